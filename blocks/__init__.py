@@ -1,0 +1,1 @@
+"""Pure Block Kit builders: domain snapshots in, validated Slack blocks and views out."""

@@ -1,0 +1,47 @@
+"""Every Slack id the app uses: the builders and the router both read them from here."""
+
+from enum import StrEnum
+
+COMMAND = "/followup"
+
+
+class ActionId(StrEnum):
+    CARD_APPROVE = "followup-card-approve"
+    CARD_EDIT = "followup-card-edit"
+    CARD_SNOOZE = "followup-card-snooze"
+    CARD_ESCALATE = "followup-card-escalate"
+    CARD_RETRY = "followup-card-retry"
+    CARD_OPEN_ORIGINAL = "followup-card-open-original"
+    STATUS_OPEN_CARD = "followup-status-open-card"
+    EDIT_SUBJECT_INPUT = "followup-edit-subject-input"
+    EDIT_BODY_INPUT = "followup-edit-body-input"
+    ESCALATE_USER_INPUT = "followup-escalate-user-input"
+    ESCALATE_REASON_INPUT = "followup-escalate-reason-input"
+
+
+class BlockId(StrEnum):
+    CARD_ACTIONS = "followup-card-actions"
+    EDIT_SUBJECT = "followup-edit-subject"
+    EDIT_BODY = "followup-edit-body"
+    ESCALATE_USER = "followup-escalate-user"
+    ESCALATE_REASON = "followup-escalate-reason"
+
+
+class CallbackId(StrEnum):
+    EDIT_MODAL = "followup-edit-modal"
+    ESCALATE_MODAL = "followup-escalate-modal"
+
+
+class SnoozeChoice(StrEnum):
+    ONE_HOUR = "1h"
+    TOMORROW_9 = "tomorrow"
+    THREE_DAYS = "3d"
+    NEXT_WEEK = "next-week"
+
+
+SNOOZE_LABELS = {
+    SnoozeChoice.ONE_HOUR: "1 hour",
+    SnoozeChoice.TOMORROW_9: "Tomorrow 9:00",
+    SnoozeChoice.THREE_DAYS: "3 days",
+    SnoozeChoice.NEXT_WEEK: "Next week (Mon 9:00)",
+}

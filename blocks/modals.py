@@ -1,0 +1,96 @@
+"""The Edit and Escalate modals. Typed state travels in private_metadata as JSON."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from blocks.format import clip, escape
+from blocks.ids import ActionId, BlockId, CallbackId
+from bot.snapshot import FollowUpView
+
+BODY_MAX = 2900
+
+
+class ModalContext(BaseModel):
+    """Carried through the modal so the submission knows which follow-up and card it is about."""
+
+    followup_id: int
+    channel: str | None = None
+    ts: str | None = None
+
+
+def edit_modal(fu: FollowUpView, ctx: ModalContext) -> View:
+    return View(
+        type="modal",
+        callback_id=CallbackId.EDIT_MODAL,
+        title="Edit follow-up",
+        submit="Send",
+        close="Cancel",
+        private_metadata=ctx.model_dump_json(),
+        blocks=[
+            ContextBlock(
+                elements=[MarkdownTextObject(text=clip(f"To *{escape(fu.contact_name)}* <{fu.contact_email}>", 2000))]
+            ),
+            InputBlock(
+                block_id=BlockId.EDIT_SUBJECT,
+                label="Subject",
+                element=PlainTextInputElement(
+                    action_id=ActionId.EDIT_SUBJECT_INPUT, initial_value=clip(fu.draft.subject, 200), max_length=200
+                ),
+            ),
+            InputBlock(
+                block_id=BlockId.EDIT_BODY,
+                label="Message",
+                element=PlainTextInputElement(
+                    action_id=ActionId.EDIT_BODY_INPUT,
+                    multiline=True,
+                    initial_value=clip(fu.draft.body, BODY_MAX),
+                    max_length=BODY_MAX,
+                ),
+            ),
+        ],
+    )
+
+
+def escalate_modal(fu: FollowUpView, ctx: ModalContext, *, escalation_channel: str | None) -> View:
+    where = (
+        f"Leave the person empty to post it to <#{escalation_channel}>."
+        if escalation_channel
+        else "Pick the person who should decide."
+    )
+    return View(
+        type="modal",
+        callback_id=CallbackId.ESCALATE_MODAL,
+        title="Escalate follow-up",
+        submit="Escalate",
+        close="Cancel",
+        private_metadata=ctx.model_dump_json(),
+        blocks=[
+            ContextBlock(elements=[MarkdownTextObject(text=clip(f"{escape(fu.contact_name)}: {where}", 2000))]),
+            InputBlock(
+                block_id=BlockId.ESCALATE_USER,
+                label="Escalate to",
+                optional=True,
+                element=UserSelectElement(action_id=ActionId.ESCALATE_USER_INPUT, placeholder="Choose a person"),
+            ),
+            InputBlock(
+                block_id=BlockId.ESCALATE_REASON,
+                label="Reason",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=ActionId.ESCALATE_REASON_INPUT,
+                    multiline=True,
+                    max_length=1000,
+                    placeholder="e.g. they ask for a discount",
+                ),
+            ),
+        ],
+    )

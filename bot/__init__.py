@@ -1,0 +1,1 @@
+"""followup: the domain — settings, models, triggers, drafting, services, jobs and CLI."""

@@ -1,0 +1,63 @@
+"""Time: the Clock port's system adapter and business-hours arithmetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from bot.config import BusinessHours
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that only moves when told to: for the demo's reproducible output and for tests."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = at
+
+    def now(self) -> datetime:
+        return self._at
+
+    def advance(self, delta: timedelta) -> None:
+        self._at += delta
+
+
+class BusinessCalendar:
+    """Counts working time between two instants in the team's zone, skipping weekends and holidays."""
+
+    def __init__(self, hours: BusinessHours) -> None:
+        self.hours = hours
+        self.zone = ZoneInfo(hours.timezone)
+
+    @lru_cache(maxsize=64)  # noqa: B019 - calendars live as long as the app
+    def _holidays(self, year: int) -> holidays.HolidayBase | dict:
+        if not self.hours.holidays_country:
+            return {}
+        return holidays.country_holidays(self.hours.holidays_country, years=year)
+
+    def is_workday(self, day: date) -> bool:
+        return day.weekday() in self.hours.workdays and day not in self._holidays(day.year)
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """Business time between start and end (zero if end is before start)."""
+        if end <= start:
+            return timedelta(0)
+        start_local, end_local = start.astimezone(self.zone), end.astimezone(self.zone)
+        total = timedelta(0)
+        day = start_local.date()
+        while day <= end_local.date():
+            if self.is_workday(day):
+                open_at = datetime.combine(day, self.hours.start, self.zone)
+                close_at = datetime.combine(day, self.hours.end, self.zone)
+                lo, hi = max(open_at, start_local), min(close_at, end_local)
+                if hi > lo:
+                    total += hi - lo
+            day += timedelta(days=1)
+        return total

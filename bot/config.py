@@ -1,0 +1,148 @@
+"""`followup.toml`: everything that is not a secret or an address. Validated on load."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("followup.toml")
+
+PositiveDays = Annotated[int, Field(gt=0, le=365)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BusinessHours(_Section):
+    timezone: str = "America/New_York"
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    workdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    holidays_country: str | None = "US"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'Europe/Berlin')") from None
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, value: time, info):  # type: ignore[no-untyped-def]
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("must be later than start")
+        return value
+
+    @field_validator("holidays_country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value:
+            import holidays
+
+            if value not in holidays.list_supported_countries():
+                raise ValueError(f"unknown country code {value!r} for public holidays")
+        return value
+
+
+class InboundNoResponse(_Section):
+    enabled: bool = True
+    business_hours: Annotated[float, Field(gt=0, le=80)] = 2.0
+
+
+DEFAULT_STALE_DAYS = {
+    "appointmentscheduled": 7,
+    "qualifiedtobuy": 10,
+    "presentationscheduled": 14,
+    "decisionmakerboughtin": 21,
+    "contractsent": 10,
+}
+
+
+class StaleDeal(_Section):
+    enabled: bool = True
+    default_days: PositiveDays = 14
+    days_by_stage: dict[str, PositiveDays] = Field(default_factory=lambda: dict(DEFAULT_STALE_DAYS))
+    closed_stages: list[str] = Field(default_factory=lambda: ["closedwon", "closedlost"])
+
+    def threshold(self, stage: str) -> int:
+        return self.days_by_stage.get(stage, self.default_days)
+
+
+class Triggers(_Section):
+    inbound_no_response: InboundNoResponse = Field(default_factory=InboundNoResponse)
+    stale_deal: StaleDeal = Field(default_factory=StaleDeal)
+
+
+class SlackConfig(_Section):
+    review_channel: str | None = None
+    escalation_channel: str | None = None
+    admins: list[str] = Field(default_factory=list)
+    users: dict[str, str] = Field(default_factory=dict, description="CRM owner email -> Slack user id")
+
+    @field_validator("users")
+    @classmethod
+    def _lower_emails(cls, value: dict[str, str]) -> dict[str, str]:
+        return {email.strip().lower(): uid for email, uid in value.items()}
+
+
+class Schedule(_Section):
+    scan_interval_minutes: Annotated[int, Field(gt=0, le=1440)] = 15
+    snooze_check_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
+
+
+class Mail(_Section):
+    message_id_domain: str = "followup.local"
+
+
+class Drafting(_Section):
+    model: str = "claude-sonnet-4-5"
+    max_tokens: Annotated[int, Field(gt=0, le=8192)] = 1200
+
+
+class FollowupConfig(_Section):
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    triggers: Triggers = Field(default_factory=Triggers)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    schedule: Schedule = Field(default_factory=Schedule)
+    mail: Mail = Field(default_factory=Mail)
+    drafting: Drafting = Field(default_factory=Drafting)
+
+
+def load_config(path: Path | None) -> FollowupConfig:
+    """Load and validate; an explicit path must exist, the default one may be absent."""
+    target = path or DEFAULT_CONFIG_PATH
+    if not target.exists():
+        if path is not None:
+            raise ConfigError(f"FOLLOWUP_CONFIG points at {target}, which does not exist.")
+        return FollowupConfig()
+    try:
+        raw = tomllib.loads(target.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{target}: not valid TOML: {exc}") from None
+    return parse_config(raw, source=str(target))
+
+
+def parse_config(raw: dict, source: str = "followup.toml") -> FollowupConfig:
+    try:
+        return FollowupConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling against followup.example.toml)"
+            problems.append(f"{key}: {msg}")
+        raise ConfigError(f"{source}: " + "; ".join(problems)) from None

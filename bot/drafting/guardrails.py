@@ -1,0 +1,50 @@
+"""Checks applied to every draft, whoever wrote it: people decide price, timing, scope, access and promises."""
+
+from __future__ import annotations
+
+import re
+
+from bot.records import DraftOutput, LeadContext
+
+GENERIC_OPENERS = re.compile(r"\b(just checking in|circling back|touching base|just following up)\b", re.I)
+
+# topic -> (pattern, what the rep must decide)
+SENSITIVE = {
+    "price": (
+        re.compile(r"\b(price|pricing|cost|discount|quote|budget|\$\s?\d)", re.I),
+        "Pricing comes up: a person decides what to quote or discount.",
+    ),
+    "timing": (
+        re.compile(r"\b(deadline|go[- ]live|by (the )?end of|launch date|timeline|next (week|month) at the latest)\b", re.I),
+        "Timing comes up: confirm any date before committing to it.",
+    ),
+    "scope": (
+        re.compile(r"\b(custom|integration|scope|feature request|roadmap)\b", re.I),
+        "Scope comes up: don't promise features or custom work without sign-off.",
+    ),
+    "access": (
+        re.compile(r"\b(trial|sandbox|access|credentials|login|api key)\b", re.I),
+        "Access is requested: a person approves trials, accounts and data access.",
+    ),
+    "promise": (
+        re.compile(r"\b(guarantee[ds]?|promise[ds]?|will definitely|ensure you)\b", re.I),
+        "The text makes a promise: check it can be kept.",
+    ),
+}
+
+
+def sensitive_flags(*texts: str) -> list[str]:
+    joined = "\n".join(texts)
+    return [message for pattern, message in SENSITIVE.values() if pattern.search(joined)]
+
+
+def apply_guardrails(draft: DraftOutput, context: LeadContext) -> DraftOutput:
+    """Add review flags for sensitive topics in the lead's words or the draft, and for generic openers."""
+    lead_words = [e.body for e in context.engagements[:3] if e.is_inbound]
+    flags = list(draft.review_flags)
+    for flag in sensitive_flags(draft.subject, draft.body, *lead_words):
+        if flag not in flags:
+            flags.append(flag)
+    if GENERIC_OPENERS.search(draft.body):
+        flags.append("The draft reads like a generic check-in; reference the last conversation instead.")
+    return draft.model_copy(update={"review_flags": flags})

@@ -1,0 +1,161 @@
+"""The offline drafter: writes a context-aware draft from the CRM notes by rules, no model needed."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from bot.records import DraftOutput, Engagement, EngagementType, LeadContext, Urgency
+
+STAGE_ASKS = {
+    "appointmentscheduled": "confirm the agenda for our first meeting",
+    "qualifiedtobuy": "map out how {company} would roll this out",
+    "presentationscheduled": "put the demo for your team on the calendar",
+    "decisionmakerboughtin": "agree on the next step with your decision makers",
+    "contractsent": "walk through any open questions on the agreement",
+}
+
+CLASSES = [
+    ("pricing question", re.compile(r"\b(price|pricing|cost|quote|budget)\b", re.I)),
+    ("demo request", re.compile(r"\b(demo|walkthrough|see it|trial)\b", re.I)),
+    ("support issue", re.compile(r"\b(bug|broken|error|support|not working)\b", re.I)),
+    ("partnership", re.compile(r"\b(partner|partnership|reseller|referral)\b", re.I)),
+    ("integration question", re.compile(r"\b(integrat\w*|api|salesforce|hubspot|sso)\b", re.I)),
+]
+
+INQUIRY_ASKS = {
+    "pricing question": "walk you through the options that fit your team",
+    "demo request": "show you the parts that matter for your team",
+    "support issue": "get this sorted with the right person on our side",
+    "partnership": "see whether a partnership makes sense for both sides",
+    "integration question": "go through how it would connect to your stack",
+}
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    """The first sentence or so of a note, trimmed at a word boundary."""
+    clean = " ".join(text.split())
+    first = re.split(r"(?<=[.!?])\s", clean, maxsplit=1)[0]
+    if len(first) <= limit:
+        return first.rstrip(".")
+    cut = first[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+def _day(at: datetime) -> str:
+    return f"{at:%A}, {at:%B} {at.day}"
+
+
+def _next_weekdays(after: datetime, count: int = 2) -> list[str]:
+    days, d = [], after
+    while len(days) < count:
+        d += timedelta(days=1)
+        if d.weekday() < 5:
+            days.append(f"{d:%A}")
+    return days
+
+
+def classify(ctx: LeadContext) -> str:
+    text = " ".join(e.body for e in ctx.engagements[:3] if e.is_inbound) or " ".join(
+        e.body for e in ctx.engagements[:2]
+    )
+    for label, pattern in CLASSES:
+        if pattern.search(text):
+            return label
+    if ctx.rule == "stale_deal" and ctx.deal:
+        return f"stalled deal — {ctx.deal.stage}"
+    return "general inquiry"
+
+
+def missing_information(ctx: LeadContext) -> list[str]:
+    missing = []
+    history = " ".join(e.body for e in ctx.engagements).lower()
+    if not ctx.contact.title:
+        missing.append("Contact's role")
+    if not ctx.contact.phone:
+        missing.append("Phone number")
+    if ctx.company is None:
+        missing.append("Company")
+    elif ctx.company.employees is None:
+        missing.append("Company size")
+    if not re.search(r"\b(timeline|by q[1-4]|deadline|this quarter|next quarter|go-live)\b", history):
+        missing.append("Timeline")
+    if not re.search(r"\b(budget|\$\d|price|pricing)\b", history):
+        missing.append("Budget")
+    if ctx.deal is not None and ctx.deal.amount is None:
+        missing.append("Deal amount")
+    return missing
+
+
+def _urgency(ctx: LeadContext, classification: str) -> Urgency:
+    if ctx.rule == "inbound_no_response":
+        return Urgency.HIGH if classification in ("demo request", "pricing question") else Urgency.MEDIUM
+    if ctx.deal and (ctx.deal.amount or 0) >= 50_000:
+        return Urgency.HIGH
+    return Urgency.MEDIUM
+
+
+def _anchor(ctx: LeadContext) -> Engagement | None:
+    """The interaction the draft refers to: the unanswered inquiry, else the last real conversation."""
+    if ctx.rule == "inbound_no_response":
+        inbound = [e for e in ctx.engagements if e.is_inbound]
+        if inbound:
+            return inbound[0]
+    talk = [e for e in ctx.engagements if e.type in (EngagementType.CALL, EngagementType.MEETING)]
+    return talk[0] if talk else ctx.last_interaction
+
+
+def _reference(anchor: Engagement) -> str:
+    quote = _excerpt(anchor.body)
+    when = _day(anchor.occurred_at)
+    if anchor.type in (EngagementType.CALL, EngagementType.MEETING):
+        return f'When we spoke on {when}, you mentioned: "{quote}".'
+    if anchor.is_inbound:
+        return f'Thanks for your message on {when}. You wrote: "{quote}".'
+    if anchor.type is EngagementType.NOTE:
+        return f'Picking up from {when}, where we left it: "{quote}".'
+    return f'On {when} I sent over "{anchor.subject or quote}".'
+
+
+class OfflineDrafter:
+    name = "offline"
+    model: str | None = None
+    prompt_version: str | None = "offline-rules/1"
+
+    def draft(self, context: LeadContext) -> DraftOutput:
+        ctx = context
+        label = classify(ctx)
+        first = ctx.contact.first_name or "there"
+        sender = ctx.owner.first_name if ctx.owner and ctx.owner.first_name else "The team"
+        company = ctx.company.name if ctx.company else "your team"
+        anchor = _anchor(ctx)
+        reference = _reference(anchor) if anchor else f"I wanted to follow up on {company}'s interest."
+        days = _next_weekdays(ctx.as_of)
+
+        if ctx.rule == "stale_deal" and ctx.deal:
+            goal = STAGE_ASKS.get(ctx.deal.stage, "agree on the next step").format(company=company)
+            subject = f"Next step for {ctx.deal.name}"
+        else:
+            goal = INQUIRY_ASKS.get(label, "understand what you need and point you to the right option")
+            subject = f"Re: {anchor.subject}" if anchor and anchor.subject else f"Your note to us, {first}"
+
+        ask = f"Would 20 minutes on {days[0]} or {days[1]} work to {goal}?"
+        body = f"Hi {first},\n\n{reference}\n\n{ask}\n\nBest,\n{sender}"
+
+        if anchor:
+            summary = (
+                f"{ctx.contact.name}{', ' + ctx.contact.title if ctx.contact.title else ''} at {company}. "
+                f"{ctx.reason}. Last: {anchor.label()} on {anchor.occurred_at:%b %d} — "
+                f'"{_excerpt(anchor.body, 120)}".'
+            )
+        else:
+            summary = f"{ctx.contact.name} at {company}. {ctx.reason}. No history in the CRM yet."
+        return DraftOutput(
+            summary=summary,
+            classification=label,
+            urgency=_urgency(ctx, label),
+            missing_information=missing_information(ctx),
+            subject=subject[:200],
+            body=body,
+            sources=[e.ref() for e in ctx.engagements[:5]],
+        )

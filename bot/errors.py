@@ -1,0 +1,25 @@
+"""Typed errors. The Slack error boundary and the CLI turn these into one clear sentence."""
+
+
+class FollowupError(Exception):
+    """Base class: the message is meant for a person to read."""
+
+
+class ConfigError(FollowupError):
+    """A setting or config value is missing or invalid; the message names it."""
+
+
+class NotFound(FollowupError):
+    pass
+
+
+class NotAllowed(FollowupError):
+    pass
+
+
+class WrongState(FollowupError):
+    pass
+
+
+class DeliveryError(FollowupError):
+    """The mail server refused or could not be reached."""

@@ -1,0 +1,140 @@
+"""SQLAlchemy models for follow-ups, their drafts, cards and audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; SQLite drops the zone, so it is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class FollowUp(Base):
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    rule: Mapped[str] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(Text)
+    contact_id: Mapped[str] = mapped_column(String(64))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    contact_name: Mapped[str] = mapped_column(String(200))
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    deal_id: Mapped[str | None] = mapped_column(String(64))
+    owner_email: Mapped[str | None] = mapped_column(String(320))
+    owner_name: Mapped[str | None] = mapped_column(String(200))
+    owner_slack_id: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    triggered_at: Mapped[datetime]
+    snoozed_until: Mapped[datetime | None] = mapped_column(index=True)
+    escalated_to: Mapped[str | None] = mapped_column(String(32))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None]
+    sent_by: Mapped[str | None] = mapped_column(String(32))
+    sent_draft_id: Mapped[int | None]
+    crm_engagement_id: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    drafts: Mapped[list[Draft]] = relationship(back_populates="followup", order_by="Draft.id")
+    cards: Mapped[list[CardMessage]] = relationship(back_populates="followup", order_by="CardMessage.id")
+    events: Mapped[list[AuditEvent]] = relationship(back_populates="followup", order_by="AuditEvent.id")
+
+    @property
+    def current_draft(self) -> Draft:
+        return self.drafts[-1]
+
+    @property
+    def ai_draft(self) -> Draft:
+        return next(d for d in self.drafts if d.origin == "ai")
+
+    @property
+    def edited(self) -> bool:
+        return any(d.origin == "edit" for d in self.drafts)
+
+
+class Draft(Base):
+    """One version of the message: the AI's output or a person's edit. Never updated, only added."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(10))  # "ai" | "edit"
+    author: Mapped[str] = mapped_column(String(100))  # drafter name or Slack user id
+    model: Mapped[str | None] = mapped_column(String(100))
+    prompt_version: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text)
+    classification: Mapped[str] = mapped_column(String(80))
+    urgency: Mapped[str] = mapped_column(String(10))
+    missing_information: Mapped[list[Any]]
+    review_flags: Mapped[list[Any]]
+    sources: Mapped[list[Any]]
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    followup: Mapped[FollowUp] = relationship(back_populates="drafts")
+
+
+class CardMessage(Base):
+    """A Slack message showing a follow-up; every one is refreshed when the follow-up changes."""
+
+    __tablename__ = "card_messages"
+    __table_args__ = (UniqueConstraint("channel", "ts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "card" | "escalation"
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+    followup: Mapped[FollowUp] = relationship(back_populates="cards")
+
+
+class AuditEvent(Base):
+    """Who did what to a follow-up, when, and which state it moved between."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]]
+
+    followup: Mapped[FollowUp] = relationship(back_populates="events")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

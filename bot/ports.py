@@ -1,0 +1,86 @@
+"""Ports: the small interfaces the domain needs from the outside world."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.records import Company, Contact, Deal, DraftOutput, Engagement, LeadContext, Owner
+
+
+class CRM(Protocol):
+    name: str
+
+    def get_contact(self, contact_id: str) -> Contact | None: ...
+    def get_company(self, company_id: str) -> Company | None: ...
+    def get_deal(self, deal_id: str) -> Deal | None: ...
+    def get_owner(self, owner_id: str) -> Owner | None: ...
+    def engagements_since(self, since: datetime) -> list[Engagement]:
+        """All emails, calls, notes, meetings and form fills on or after `since`, oldest first."""
+        ...
+
+    def engagements_for(
+        self, *, contact_id: str, deal_id: str | None = None, limit: int = 10
+    ) -> list[Engagement]:
+        """The contact's (and deal's) history, newest first."""
+        ...
+
+    def open_deals(self, closed_stages: list[str]) -> list[Deal]: ...
+    def log_email(
+        self,
+        *,
+        contact_id: str,
+        deal_id: str | None,
+        owner_id: str | None,
+        subject: str,
+        body: str,
+        message_id: str,
+        sent_at: datetime,
+    ) -> str: ...
+    def log_note(self, *, contact_id: str, deal_id: str | None, body: str, at: datetime) -> str: ...
+
+
+class Drafter(Protocol):
+    name: str
+    model: str | None
+    prompt_version: str | None
+
+    def draft(self, context: LeadContext) -> DraftOutput: ...
+
+
+@dataclass
+class OutgoingEmail:
+    sender: str
+    sender_name: str
+    recipient: str
+    subject: str
+    body: str
+    message_id: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Mailer(Protocol):
+    def send(self, email: OutgoingEmail) -> None:
+        """Deliver or raise DeliveryError with the server's reason."""
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class PostedCard:
+    channel: str
+    ts: str
+    permalink: str | None
+
+
+class Chat(Protocol):
+    """Where cards are shown and who is who; the Slack adapter implements it."""
+
+    def find_user_by_email(self, email: str) -> str | None: ...
+    def user_timezone(self, user_id: str) -> str | None: ...
+    def post_card(self, channel: str, blocks: list[dict], text: str) -> PostedCard: ...
+    def update_card(self, channel: str, ts: str, blocks: list[dict], text: str) -> None: ...

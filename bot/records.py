@@ -1,0 +1,138 @@
+"""Plain domain records shared by the CRM port, the triggers and the drafters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Owner(BaseModel):
+    id: str
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class Company(BaseModel):
+    id: str
+    name: str
+    domain: str | None = None
+    industry: str | None = None
+    employees: int | None = None
+
+
+class Contact(BaseModel):
+    id: str
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    title: str | None = None
+    phone: str | None = None
+    company_id: str | None = None
+    owner_id: str | None = None
+    lead_source: str | None = None
+    created_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class Deal(BaseModel):
+    id: str
+    name: str
+    stage: str
+    amount: float | None = None
+    stage_changed_at: datetime
+    close_date: datetime | None = None
+    contact_id: str | None = None
+    company_id: str | None = None
+    owner_id: str | None = None
+
+
+class EngagementType(StrEnum):
+    EMAIL = "email"
+    CALL = "call"
+    NOTE = "note"
+    MEETING = "meeting"
+    FORM = "form"
+
+
+class Engagement(BaseModel):
+    id: str
+    type: EngagementType
+    occurred_at: datetime
+    direction: str | None = None  # "inbound" | "outbound" for emails, forms and calls
+    subject: str | None = None
+    body: str = ""
+    contact_id: str | None = None
+    deal_id: str | None = None
+    owner_id: str | None = None
+
+    @property
+    def is_inbound(self) -> bool:
+        return self.direction == "inbound"
+
+    def ref(self) -> SourceRef:
+        return SourceRef(kind=self.type.value, id=self.id, occurred_at=self.occurred_at, label=self.label())
+
+    def label(self) -> str:
+        what = {"email": "Email", "call": "Call", "note": "Note", "meeting": "Meeting", "form": "Form"}[
+            self.type.value
+        ]
+        if self.direction:
+            what = f"{self.direction.capitalize()} {what.lower()}"
+        return f"{what}: {self.subject}" if self.subject else what
+
+
+class SourceRef(BaseModel):
+    """A CRM record a draft was based on, kept beside the AI output."""
+
+    kind: str
+    id: str
+    occurred_at: datetime | None = None
+    label: str = ""
+
+
+class LeadContext(BaseModel):
+    """Everything the drafter may use about one triggered lead."""
+
+    rule: str
+    reason: str
+    as_of: datetime
+    contact: Contact
+    company: Company | None = None
+    deal: Deal | None = None
+    owner: Owner | None = None
+    engagements: list[Engagement] = Field(default_factory=list, description="newest first")
+
+    @property
+    def last_interaction(self) -> Engagement | None:
+        return self.engagements[0] if self.engagements else None
+
+
+class Urgency(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class DraftOutput(BaseModel):
+    """What a drafter returns; every field is kept in the database."""
+
+    summary: str = Field(min_length=1, max_length=1500)
+    classification: str = Field(min_length=1, max_length=80)
+    urgency: Urgency
+    missing_information: list[str] = Field(default_factory=list)
+    review_flags: list[str] = Field(
+        default_factory=list, description="price, timing, scope, access or promises a person must decide"
+    )
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=2900)
+    sources: list[SourceRef] = Field(default_factory=list)

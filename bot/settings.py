@@ -1,0 +1,52 @@
+"""Process settings from the environment (and `.env`). Nothing else reads os.environ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str | None = None
+
+    database_url: str = "sqlite:///followup.db"
+    followup_config: Path | None = None
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+
+    hubspot_access_token: SecretStr | None = None
+    hubspot_api_url: str | None = None
+
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+
+    port: int = 3000
+
+    def require(self, *names: str) -> None:
+        """Fail with one sentence naming the first missing variable."""
+        for name in names:
+            value = getattr(self, name)
+            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value().strip()):
+                raise ConfigError(f"{name.upper()} is not set; see README.md for how to get it.")
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"]).upper()
+        raise ConfigError(f"{name}: {err['msg']}") from None

@@ -1,0 +1,97 @@
+"""Read-only snapshots of follow-ups, handed from services to the Block Kit builders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.models import FollowUp
+from bot.states import State
+
+
+@dataclass(frozen=True)
+class DraftView:
+    id: int
+    origin: str
+    author: str
+    summary: str
+    classification: str
+    urgency: str
+    missing_information: list[str]
+    review_flags: list[str]
+    sources: list[dict]
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class CardRef:
+    channel: str
+    ts: str
+    permalink: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class FollowUpView:
+    id: int
+    rule: str
+    reason: str
+    state: State
+    contact_name: str
+    contact_email: str
+    company_name: str | None
+    owner_name: str | None
+    owner_slack_id: str | None
+    draft: DraftView
+    edited: bool
+    snoozed_until: datetime | None = None
+    escalated_to: str | None = None
+    escalated_by: str | None = None
+    escalation_reason: str | None = None
+    sent_at: datetime | None = None
+    sent_by: str | None = None
+    last_error: str | None = None
+    cards: list[CardRef] = field(default_factory=list)
+
+    @property
+    def original_card(self) -> CardRef | None:
+        return next((c for c in reversed(self.cards) if c.kind == "card"), None)
+
+
+def snapshot(fu: FollowUp) -> FollowUpView:
+    d = fu.current_draft
+    escalation = next((e for e in reversed(fu.events) if e.action == "escalate"), None)
+    return FollowUpView(
+        id=fu.id,
+        rule=fu.rule,
+        reason=fu.reason,
+        state=State(fu.state),
+        contact_name=fu.contact_name,
+        contact_email=fu.contact_email,
+        company_name=fu.company_name,
+        owner_name=fu.owner_name,
+        owner_slack_id=fu.owner_slack_id,
+        draft=DraftView(
+            id=d.id,
+            origin=d.origin,
+            author=d.author,
+            summary=fu.ai_draft.summary,
+            classification=d.classification,
+            urgency=d.urgency,
+            missing_information=list(d.missing_information),
+            review_flags=list(d.review_flags),
+            sources=list(d.sources),
+            subject=d.subject,
+            body=d.body,
+        ),
+        edited=fu.edited,
+        snoozed_until=fu.snoozed_until,
+        escalated_to=fu.escalated_to,
+        escalated_by=escalation.actor if escalation else None,
+        escalation_reason=(escalation.detail.get("reason") if escalation else None),
+        sent_at=fu.sent_at,
+        sent_by=fu.sent_by,
+        last_error=fu.last_error,
+        cards=[CardRef(c.channel, c.ts, c.permalink, c.kind) for c in fu.cards],
+    )

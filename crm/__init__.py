@@ -1,0 +1,1 @@
+"""Adapters for the CRM port: the embedded store and HubSpot."""

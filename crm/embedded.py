@@ -1,0 +1,134 @@
+"""The embedded CRM: the default when no HubSpot token is set."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+
+from bot.db import Database
+from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner
+from crm.tables import CrmCompany, CrmContact, CrmDeal, CrmEngagement, CrmOwner
+
+
+def _engagement(row: CrmEngagement) -> Engagement:
+    return Engagement(
+        id=row.id,
+        type=EngagementType(row.type),
+        direction=row.direction,
+        occurred_at=row.occurred_at,
+        subject=row.subject,
+        body=row.body,
+        contact_id=row.contact_id,
+        deal_id=row.deal_id,
+        owner_id=row.owner_id,
+    )
+
+
+def _deal(row: CrmDeal) -> Deal:
+    return Deal(
+        id=row.id,
+        name=row.name,
+        stage=row.stage,
+        amount=float(row.amount) if row.amount is not None else None,
+        stage_changed_at=row.stage_changed_at,
+        close_date=row.close_date,
+        contact_id=row.contact_id,
+        company_id=row.company_id,
+        owner_id=row.owner_id,
+    )
+
+
+class EmbeddedCRM:
+    name = "embedded"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get_contact(self, contact_id: str) -> Contact | None:
+        with self.db.session() as s:
+            row = s.get(CrmContact, contact_id)
+            return Contact.model_validate(row, from_attributes=True) if row else None
+
+    def get_company(self, company_id: str) -> Company | None:
+        with self.db.session() as s:
+            row = s.get(CrmCompany, company_id)
+            return Company.model_validate(row, from_attributes=True) if row else None
+
+    def get_deal(self, deal_id: str) -> Deal | None:
+        with self.db.session() as s:
+            row = s.get(CrmDeal, deal_id)
+            return _deal(row) if row else None
+
+    def get_owner(self, owner_id: str) -> Owner | None:
+        with self.db.session() as s:
+            row = s.get(CrmOwner, owner_id)
+            return Owner.model_validate(row, from_attributes=True) if row else None
+
+    def engagements_since(self, since: datetime) -> list[Engagement]:
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(CrmEngagement)
+                .where(CrmEngagement.occurred_at >= since)
+                .order_by(CrmEngagement.occurred_at, CrmEngagement.id)
+            )
+            return [_engagement(r) for r in rows]
+
+    def engagements_for(
+        self, *, contact_id: str, deal_id: str | None = None, limit: int = 10
+    ) -> list[Engagement]:
+        cond = CrmEngagement.contact_id == contact_id
+        if deal_id:
+            cond = or_(cond, CrmEngagement.deal_id == deal_id)
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(CrmEngagement)
+                .where(cond)
+                .order_by(CrmEngagement.occurred_at.desc(), CrmEngagement.id.desc())
+                .limit(limit)
+            )
+            return [_engagement(r) for r in rows]
+
+    def open_deals(self, closed_stages: list[str]) -> list[Deal]:
+        with self.db.session() as s:
+            rows = s.scalars(select(CrmDeal).where(CrmDeal.stage.not_in(closed_stages)).order_by(CrmDeal.id))
+            return [_deal(r) for r in rows]
+
+    def log_email(
+        self,
+        *,
+        contact_id: str,
+        deal_id: str | None,
+        owner_id: str | None,
+        subject: str,
+        body: str,
+        message_id: str,
+        sent_at: datetime,
+    ) -> str:
+        return self._add(
+            type="email",
+            direction="outbound",
+            occurred_at=sent_at,
+            subject=subject,
+            body=body,
+            contact_id=contact_id,
+            deal_id=deal_id,
+            owner_id=owner_id,
+            message_id=message_id,
+        )
+
+    def log_note(self, *, contact_id: str, deal_id: str | None, body: str, at: datetime) -> str:
+        return self._add(type="note", occurred_at=at, body=body, contact_id=contact_id, deal_id=deal_id)
+
+    def _add(self, **fields: object) -> str:
+        eid = f"eng-{uuid.uuid4().hex[:12]}"
+        with self.db.session() as s:
+            s.add(CrmEngagement(id=eid, **fields))
+        return eid
+
+    def clear(self) -> None:
+        """Remove every CRM record (the sample book is replaced, not merged)."""
+        with self.db.session() as s:
+            for table in (CrmEngagement, CrmDeal, CrmContact, CrmCompany, CrmOwner):
+                s.execute(delete(table))

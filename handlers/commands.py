@@ -1,0 +1,30 @@
+"""`/followup status | help`."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, Respond
+
+from blocks.card import to_dicts
+from blocks.ids import COMMAND
+from blocks.status import help_blocks, status_blocks
+from bot.services import status
+from bot.services.deps import Deps
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command(COMMAND)
+    def followup_command(ack: Ack, command: dict, respond: Respond) -> None:
+        ack()
+        words = (command.get("text") or "").split()
+        sub = words[0].lower() if words else "help"
+        if sub == "status":
+            groups = status.queue(deps, command["user_id"])
+            respond(blocks=to_dicts(status_blocks(groups)), text="Your follow-ups", response_type="ephemeral")
+        elif sub == "help":
+            respond(blocks=to_dicts(help_blocks()), text="followup help", response_type="ephemeral")
+        else:
+            respond(
+                blocks=to_dicts(help_blocks(unknown=sub)),
+                text=f"Unknown command {sub!r}",
+                response_type="ephemeral",
+            )
