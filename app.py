@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,12 @@ def build_deps(
 class Runtime:
     deps: Deps
     bolt: App
+    workers: ThreadPoolExecutor  # where listeners finish their work after the ack
+
+    def shutdown(self) -> None:
+        """Let in-flight work (sends, CRM logs, card updates) finish, then release the database."""
+        self.workers.shutdown(wait=True)
+        self.deps.db.engine.dispose()
 
 
 def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool = False) -> Runtime:
@@ -93,9 +100,11 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
         settings.require("slack_signing_secret")
     client = slack_client(settings)
     deps = build_deps(settings, chat_client=client, clock=clock)
+    workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="followup-listener")
     try:
         bolt = App(
             client=client,
+            listener_executor=workers,
             signing_secret=(
                 settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
             ),
@@ -104,7 +113,7 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
     except BoltError as exc:
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {exc}") from None
     handlers.register_all(bolt, deps)
-    return Runtime(deps=deps, bolt=bolt)
+    return Runtime(deps=deps, bolt=bolt, workers=workers)
 
 
 def wsgi_app(bolt: App) -> Callable[[dict, Callable], Iterable[bytes]]:

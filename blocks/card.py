@@ -38,7 +38,8 @@ def card_text(fu: FollowUpView) -> str:
 def status_line(fu: FollowUpView) -> str | None:
     edited = " · edited before sending" if fu.edited else ""
     if fu.state is State.SENT and fu.sent_at:
-        return f":white_check_mark: Sent by {person(fu.sent_by)} {slack_date(fu.sent_at)} · logged to CRM{edited}"
+        logged = f":warning: {escape(clip(fu.last_error, 300))}" if fu.last_error else "logged to CRM"
+        return f":white_check_mark: Sent by {person(fu.sent_by)} {slack_date(fu.sent_at)} · {logged}{edited}"
     if fu.state is State.SENDING:
         return ":hourglass_flowing_sand: Sending…"
     if fu.state is State.SNOOZED and fu.snoozed_until:

@@ -1,0 +1,51 @@
+"""A fake Anthropic Messages API on 127.0.0.1 for the real `anthropic` client."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+
+@dataclass
+class FakeClaude:
+    server: HTTPServer
+    api_key: str = "sk-ant-test"
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    tool_input: dict[str, Any] | None = None
+    status: int = 200
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url_for("/").rstrip("/")
+
+    def install(self) -> None:
+        self.server.expect_request("/v1/messages", method="POST").respond_with_handler(self._messages)
+
+    def _messages(self, request: Request) -> Response:
+        if request.headers.get("x-api-key") != self.api_key:
+            return self._error(401, "authentication_error", "invalid x-api-key")
+        body = request.get_json()
+        self.requests.append(body)
+        if self.status != 200:
+            return self._error(self.status, "overloaded_error", "Overloaded")
+        tool = body["tools"][0]["name"]
+        answer = {
+            "id": "msg_test_1",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "tool_use", "id": "toolu_1", "name": tool, "input": self.tool_input or {}}],
+            "stop_reason": "tool_use",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 812, "output_tokens": 240},
+        }
+        return Response(json.dumps(answer), content_type="application/json")
+
+    @staticmethod
+    def _error(status: int, kind: str, message: str) -> Response:
+        payload = {"type": "error", "error": {"type": kind, "message": message}}
+        return Response(json.dumps(payload), status=status, content_type="application/json")

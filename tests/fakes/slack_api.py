@@ -1,0 +1,142 @@
+"""A fake Slack Web API on 127.0.0.1: the real WebClient talks to it; it records every call."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class SlackUser:
+    id: str
+    email: str
+    tz: str = "America/New_York"
+    name: str = ""
+
+
+@dataclass
+class FakeSlack:
+    server: HTTPServer
+    token: str = "xoxb-test-token"
+    users: dict[str, SlackUser] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
+    fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url_for("/api/")
+
+    def response_url(self, name: str = "r1") -> str:
+        return self.server.url_for(f"/response/{name}")
+
+    def add_user(self, user_id: str, email: str, tz: str = "America/New_York") -> SlackUser:
+        self.users[user_id] = SlackUser(user_id, email, tz)
+        return self.users[user_id]
+
+    # --- what tests look at -------------------------------------------------
+    def of(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.of(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}: {self.methods()}")
+
+    def wait_for_response(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.responses) >= count:
+                    return list(self.responses)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} response_url post(s), got {self.responses}")
+
+    def methods(self) -> list[str]:
+        with self._lock:
+            return [c.method for c in self.calls]
+
+    # --- the server side ----------------------------------------------------
+    def install(self) -> None:
+        self.server.expect_request(re.compile(r"^/api/.+")).respond_with_handler(self._api)
+        self.server.expect_request(re.compile(r"^/response/.+")).respond_with_handler(self._response_url)
+
+    def _response_url(self, request: Request) -> Response:
+        with self._lock:
+            self.responses.append(json.loads(request.get_data(as_text=True)))
+        return Response("ok")
+
+    def _api(self, request: Request) -> Response:
+        method = request.path.removeprefix("/api/")
+        args: dict[str, Any] = dict(request.args)
+        if request.is_json:
+            args.update(request.get_json())
+        else:
+            args.update(request.form.to_dict())
+        for key in ("blocks", "view"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return self._json({"ok": False, "error": "invalid_auth"})
+        with self._lock:
+            self.calls.append(Call(method, args))
+        if method in self.fail_methods:
+            return self._json({"ok": False, "error": self.fail_methods[method]})
+        return self._json(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "followup",
+                    "team_id": "T0001", "user_id": "UBOT", "bot_id": "B0001"}
+        if method == "chat.postMessage":
+            channel = args["channel"]
+            if channel.startswith("U"):
+                channel = "D" + channel[1:]  # a DM to a user id lands in the IM channel
+            ts = f"1700000000.{next(self._ts):06d}"
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text", "")}}
+        if method == "chat.update":
+            return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
+        if method == "chat.getPermalink":
+            ts = args["message_ts"].replace(".", "")
+            return {"ok": True, "channel": args["channel"],
+                    "permalink": f"https://acme.slack.com/archives/{args['channel']}/p{ts}"}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": "1700000000.999999"}
+        if method == "users.lookupByEmail":
+            user = next((u for u in self.users.values() if u.email == args["email"]), None)
+            if user is None:
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "user": {"id": user.id, "profile": {"email": user.email}, "tz": user.tz}}
+        if method == "users.info":
+            user = self.users.get(args["user"])
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user.id, "tz": user.tz, "profile": {"email": user.email}}}
+        if method == "views.open":
+            return {"ok": True, "view": {"id": "V0001", **args["view"]}}
+        return {"ok": False, "error": "unknown_method"}
+
+    @staticmethod
+    def _json(payload: dict[str, Any]) -> Response:
+        return Response(json.dumps(payload), content_type="application/json")

@@ -1,0 +1,66 @@
+"""Snooze: in the rep's own zone; the card collapses; it comes back as a fresh card, even after a restart."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from blocks.ids import ActionId
+from bot.jobs import run_resurface
+from tests.blockkit import action_ids, assert_valid_blocks, texts
+from tests.conftest import DANA
+from tests.handlers.flow import followup, last_update_for, seed_and_scan
+
+
+def test_snooze_until_tomorrow_nine_in_the_reps_zone(harness):
+    fid, card = seed_and_scan(harness)["ct-1"]
+    harness.click(ActionId.CARD_SNOOZE, user=DANA, card=card, selected=f"{fid}:tomorrow")
+    harness.slack.wait_for("chat.update")
+    fu = followup(harness, fid)
+    # Dana is in Berlin (fake users.info); it is 21:00 there on Wed 18 Nov
+    assert fu.state == "snoozed"
+    assert fu.snoozed_until == datetime(2026, 11, 19, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    blocks = last_update_for(harness, card)
+    assert_valid_blocks(blocks)
+    assert "Snoozed until" in texts(blocks)
+    assert action_ids(blocks) == [] and len(blocks) == 2  # collapsed: header + status
+
+
+def test_snoozed_followup_resurfaces_as_a_fresh_card_after_a_restart(harness):
+    fid, card = seed_and_scan(harness)["ct-1"]
+    harness.click(ActionId.CARD_SNOOZE, user=DANA, card=card, selected=f"{fid}:1h")
+    harness.slack.wait_for("chat.update")
+    posted_before = len(harness.slack.of("chat.postMessage"))
+
+    run_resurface(harness.deps)  # not due yet
+    assert followup(harness, fid).state == "snoozed"
+
+    restarted = harness.restart()
+    try:
+        restarted.clock.advance(timedelta(hours=1, minutes=1))
+        run_resurface(restarted.deps)
+        posts = restarted.slack.wait_for("chat.postMessage", posted_before + 1)
+        fresh = posts[-1].args["blocks"]
+        assert_valid_blocks(fresh)
+        assert "Sarah Chen" in texts(fresh) and ActionId.CARD_APPROVE in action_ids(fresh)
+        fu = followup(restarted, fid)
+        assert fu.state == "pending" and fu.snoozed_until is None and len(fu.cards) == 2
+        assert [e.action for e in fu.events] == ["create", "snooze", "resurface"]
+        # the fresh card works: approve from it
+        new_card = (fu.cards[-1].channel, fu.cards[-1].ts)
+        restarted.click(ActionId.CARD_APPROVE, user=DANA, card=new_card, value=str(fid))
+        restarted.mailbox.wait_for(1)
+    finally:
+        restarted.stop()
+
+
+def test_next_week_means_monday_morning_for_the_rep():
+    from blocks.ids import SnoozeChoice
+    from bot.services.snooze import snooze_until
+
+    now = datetime(2026, 11, 18, 20, 0, tzinfo=ZoneInfo("UTC"))  # Wednesday
+    until = snooze_until(SnoozeChoice.NEXT_WEEK, now, "America/Los_Angeles")
+    assert until == datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+    assert snooze_until(SnoozeChoice.THREE_DAYS, now, None) == now + timedelta(days=3)
+    # an unknown zone from Slack falls back to UTC rather than failing the click
+    assert snooze_until(SnoozeChoice.TOMORROW_9, now, "Mars/Olympus") == datetime(2026, 11, 19, 9, tzinfo=ZoneInfo("UTC"))
