@@ -26,7 +26,7 @@ class BusinessHours(_Section):
     start: time = time(9, 0)
     end: time = time(17, 0)
     workdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
-    holidays_country: str | None = "US"
+    holidays_country: str | None = "US"  # "" or None: no holidays
 
     @field_validator("timezone")
     @classmethod
@@ -107,7 +107,7 @@ class Mail(_Section):
 
 
 class Drafting(_Section):
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-5-5"
     max_tokens: Annotated[int, Field(gt=0, le=8192)] = 1200
 
 

@@ -26,7 +26,9 @@ class FakeClaude:
         self.server.expect_request("/v1/messages", method="POST").respond_with_handler(self._messages)
 
     def _messages(self, request: Request) -> Response:
-        if request.headers.get("x-api-key") != self.api_key:
+        # the SDK sends the key as x-api-key or as a bearer token, depending on its version
+        given = request.headers.get("x-api-key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if given != self.api_key:
             return self._error(401, "authentication_error", "invalid x-api-key")
         body = request.get_json()
         self.requests.append(body)
