@@ -38,16 +38,16 @@ def card_text(fu: FollowUpView) -> str:
 def status_line(fu: FollowUpView) -> str | None:
     edited = " · edited before sending" if fu.edited else ""
     if fu.state is State.SENT and fu.sent_at:
-        logged = f":warning: {escape(clip(fu.last_error, 300))}" if fu.last_error else "logged to CRM"
+        logged = f":warning: {clip(escape(fu.last_error), 300)}" if fu.last_error else "logged to CRM"
         return f":white_check_mark: Sent by {person(fu.sent_by)} {slack_date(fu.sent_at)} · {logged}{edited}"
     if fu.state is State.SENDING:
         return ":hourglass_flowing_sand: Sending…"
     if fu.state is State.SNOOZED and fu.snoozed_until:
         return f":zzz: Snoozed until {slack_date(fu.snoozed_until)}"
     if fu.state is State.FAILED:
-        return f":x: Sending failed: {escape(clip(fu.last_error or 'unknown error', 400))}"
+        return f":x: Sending failed: {clip(escape(fu.last_error or 'unknown error'), 400)}"
     if fu.state is State.ESCALATED:
-        why = f": “{escape(clip(fu.escalation_reason, 300))}”" if fu.escalation_reason else ""
+        why = f": “{clip(escape(fu.escalation_reason), 300)}”" if fu.escalation_reason else ""
         return f":rotating_light: Escalated to {person(fu.escalated_to)} by {person(fu.escalated_by)}{why}"
     return None
 
@@ -57,7 +57,7 @@ def _details(fu: FollowUpView) -> list[Block]:
     blocks: list[Block] = [
         SectionBlock(
             fields=[
-                MarkdownTextObject(text=f"*Why*\n{escape(clip(fu.reason, 500))}"),
+                MarkdownTextObject(text=f"*Why*\n{clip(escape(fu.reason), 500)}"),
                 MarkdownTextObject(text=f"*Urgency*\n{URGENCY_ICON.get(d.urgency, d.urgency)}"),
                 MarkdownTextObject(text=f"*Type*\n{escape(RULE_LABEL.get(fu.rule, fu.rule))}"),
                 MarkdownTextObject(text=f"*Classified as*\n{escape(d.classification)}"),
@@ -65,10 +65,10 @@ def _details(fu: FollowUpView) -> list[Block]:
                 MarkdownTextObject(text=f"*Contact*\n{escape(fu.contact_email)}"),
             ]
         ),
-        SectionBlock(text=MarkdownTextObject(text=f"*AI summary*\n{escape(clip(d.summary, 2800))}")),
+        SectionBlock(text=MarkdownTextObject(text=f"*AI summary*\n{clip(escape(d.summary), 2800)}")),
     ]
     if d.sources:
-        used = " · ".join(escape(clip(s.get("label") or s.get("kind", ""), 80)) for s in d.sources[:5])
+        used = " · ".join(clip(escape(s.get("label") or s.get("kind", "")), 80) for s in d.sources[:5])
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(f"*Based on:* {used}", 2900))]))
     if d.missing_information:
         missing = ", ".join(escape(m) for m in d.missing_information)
@@ -113,7 +113,7 @@ def _actions(fu: FollowUpView) -> list[Block]:
         style="primary",
         confirm=ConfirmObject(
             title="Send this email?",
-            text=clip(f"It goes to {fu.contact_email} from {fu.owner_name or 'the owner'} now.", 300),
+            text=clip(f"It goes to {escape(fu.contact_email)} from {escape(fu.owner_name or 'the owner')} now.", 300),
             confirm="Send",
             deny="Cancel",
         ),

@@ -37,7 +37,7 @@ def edit_modal(fu: FollowUpView, ctx: ModalContext) -> View:
         private_metadata=ctx.model_dump_json(),
         blocks=[
             ContextBlock(
-                elements=[MarkdownTextObject(text=clip(f"To *{escape(fu.contact_name)}* <{fu.contact_email}>", 2000))]
+                elements=[MarkdownTextObject(text=clip(f"To *{escape(fu.contact_name)}* ({escape(fu.contact_email)})", 2000))]
             ),
             InputBlock(
                 block_id=BlockId.EDIT_SUBJECT,

@@ -25,13 +25,13 @@ def assert_valid_view(view: dict[str, Any]) -> None:
     assert_valid_blocks(view["blocks"])
 
 
-def texts(blocks: list[dict[str, Any]]) -> str:
+def texts(blocks: list[dict[str, Any]], kinds: tuple[str, ...] = ("mrkdwn", "plain_text")) -> str:
     """All the human-readable text in a list of blocks, for assertions."""
     out: list[str] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("type") in ("mrkdwn", "plain_text") and "text" in node:
+            if node.get("type") in kinds and "text" in node:
                 out.append(node["text"])
             for v in node.values():
                 walk(v)

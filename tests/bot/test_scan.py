@@ -1,0 +1,69 @@
+"""The scan as a whole: stored once, routed to the right place, never lost when Slack fails."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.models import AuditEvent, Draft, FollowUp
+from bot.services import scan
+from tests.builders import small_book
+from tests.conftest import DANA, REVIEW_CHANNEL
+
+
+def _count(h, model) -> int:
+    with h.deps.db.session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_rescanning_does_not_duplicate(harness):
+    small_book(harness.deps.db, harness.clock.now())
+    first = scan.scan(harness.deps)
+    second = scan.scan(harness.deps)
+    assert len(first.created) == 2 and second.created == [] and second.already_known == 2
+    assert _count(harness, FollowUp) == 2 and len(harness.slack.of("chat.postMessage")) == 2
+
+
+def test_every_ai_output_and_decision_is_kept(harness):
+    small_book(harness.deps.db, harness.clock.now())
+    scan.scan(harness.deps)
+    with harness.deps.db.session() as s:
+        drafts = s.scalars(select(Draft)).all()
+        assert {d.origin for d in drafts} == {"ai"}
+        for d in drafts:
+            assert d.author == "offline" and d.prompt_version == "offline-rules/1"
+            assert d.summary and d.classification and d.sources
+        events = s.scalars(select(AuditEvent)).all()
+        assert {(e.action, e.from_state, e.to_state, e.actor) for e in events} == {
+            ("create", None, "pending", "drafter:offline")
+        }
+
+
+def test_owner_without_slack_account_goes_to_the_review_channel(harness):
+    harness.slack.users.pop(DANA)  # Dana's CRM email matches nobody in Slack
+    small_book(harness.deps.db, harness.clock.now())
+    result = scan.scan(harness.deps)
+    assert result.posted == 2
+    assert {p.args["channel"] for p in harness.slack.of("chat.postMessage")} == {REVIEW_CHANNEL}
+    with harness.deps.db.session() as s:
+        assert {fu.owner_slack_id for fu in s.scalars(select(FollowUp))} == {None}
+
+
+def test_email_map_in_config_wins_over_lookup(harness):
+    harness.deps.config.slack.users = {"dana.whitfield@followup-demo.com": "UMAPPED"}
+    small_book(harness.deps.db, harness.clock.now())
+    scan.scan(harness.deps)
+    assert {p.args["channel"] for p in harness.slack.of("chat.postMessage")} == {"UMAPPED"}
+    assert harness.slack.of("users.lookupByEmail") == []
+
+
+def test_a_failed_post_is_stored_and_posted_on_the_next_scan(harness):
+    small_book(harness.deps.db, harness.clock.now())
+    harness.slack.fail_methods["chat.postMessage"] = "channel_not_found"
+    first = scan.scan(harness.deps)
+    assert len(first.created) == 2 and first.posted == 0
+    assert all("channel_not_found" in f for f in first.post_failures)
+    assert _count(harness, FollowUp) == 2  # stored, not lost
+
+    del harness.slack.fail_methods["chat.postMessage"]
+    second = scan.scan(harness.deps)
+    assert second.created == [] and second.posted == 2
