@@ -15,7 +15,8 @@ from blocks.format import clip, escape, slack_date
 from blocks.ids import COMMAND, ActionId
 from bot.snapshot import FollowUpView
 
-PER_GROUP = 8  # keeps the message well under Slack's 50-block limit
+PER_GROUP = 8
+MAX_BLOCKS = 50  # Slack's limit for one message
 
 
 def _item(fu: FollowUpView, extra: str = "") -> SectionBlock:
@@ -39,18 +40,30 @@ def status_blocks(groups: dict[str, list[FollowUpView]]) -> list[Block]:
     if total == 0 and not groups.get("Sent today"):
         blocks.append(SectionBlock(text=MarkdownTextObject(text="Nothing waiting for you. :tada:")))
         return blocks
+    shown = groups_fitting(groups, budget=MAX_BLOCKS - len(blocks))
     for title, items in groups.items():
         if not items:
             continue
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{title}* ({len(items)})")))
-        for fu in items[:PER_GROUP]:
+        for fu in items[: shown[title]]:
             extra = f"\n:zzz: until {slack_date(fu.snoozed_until)}" if fu.snoozed_until and title == "Snoozed" else ""
             blocks.append(_item(fu, extra))
-        if len(items) > PER_GROUP:
-            blocks.append(
-                ContextBlock(elements=[MarkdownTextObject(text=f"…and {len(items) - PER_GROUP} more")])
-            )
+        if len(items) > shown[title]:
+            more = f"…and {len(items) - shown[title]} more"
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return blocks
+
+
+def groups_fitting(groups: dict[str, list[FollowUpView]], budget: int) -> dict[str, int]:
+    """How many items of each group fit in `budget` blocks: a title and a "more" line per group first,
+    then up to PER_GROUP items each, in display order."""
+    present = [title for title, items in groups.items() if items]
+    left = budget - 2 * len(present)
+    shown = {title: 0 for title in groups}
+    for title in present:
+        shown[title] = max(0, min(len(groups[title]), PER_GROUP, left))
+        left -= shown[title]
+    return shown
 
 
 HELP_TEXT = (

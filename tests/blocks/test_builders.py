@@ -88,7 +88,8 @@ def test_status_and_help_are_valid_even_with_a_long_queue():
               "Failed": many, "Sent today": many}
     blocks = to_dicts(status_blocks(groups))
     assert_valid_blocks(blocks)
-    assert "…and 22 more" in texts(blocks)
+    assert "…and 22 more" in texts(blocks)  # the first groups show 8 of 30
+    assert "Sent today* (30)" in texts(blocks)  # every group keeps its title
     assert_valid_blocks(to_dicts(status_blocks({"Pending": []})))
     assert_valid_blocks(to_dicts(help_blocks()))
     assert_valid_blocks(to_dicts(help_blocks(unknown="x" * 5000)))
