@@ -9,10 +9,12 @@ from blocks.ids import COMMAND
 from blocks.status import help_blocks, status_blocks
 from bot.services import status
 from bot.services.deps import Deps
+from handlers.errors import guarded
 
 
 def register(app: App, deps: Deps) -> None:
     @app.command(COMMAND)
+    @guarded
     def followup_command(ack: Ack, command: dict, respond: Respond) -> None:
         ack()
         words = (command.get("text") or "").split()

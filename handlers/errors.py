@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.errors import FollowupError
@@ -32,16 +34,49 @@ def tell_user(client: WebClient, body: dict[str, Any], text: str) -> None:
         client.chat_postMessage(channel=user, text=text)
 
 
+def report(error: Exception, body: dict[str, Any], client: WebClient) -> None:
+    """The one place errors become messages: typed ones as they are, others with an id to quote."""
+    if isinstance(error, FollowupError):
+        text = f":no_entry: {error}"
+    else:
+        ref = uuid.uuid4().hex[:8]
+        log.error("unexpected error %s", ref, exc_info=error)
+        text = f":warning: Something went wrong on our side (error id `{ref}`). Nothing was sent."
+    try:
+        tell_user(client, body, text)
+    except Exception:
+        log.exception("could not tell the user about an error")
+
+
+Listener = Callable[..., Any]
+
+
+def guarded(func: Listener) -> Listener:
+    """Run a listener and report its errors ourselves instead of raising them into Bolt.
+
+    Bolt (slack_bolt.listener.thread_runner) clears an ack already given when a listener raises
+    quickly after it, so a click that was handled is answered 404 "unhandled request" and Slack shows
+    the user an error; catching here keeps the ack and still goes through `report`."""
+    wanted = list(inspect.signature(func).parameters)
+
+    def listener(  # Bolt injects arguments by these names
+        ack: Ack, body: dict, client: WebClient, action: dict | None = None, view: dict | None = None,
+        command: dict | None = None, respond: Respond | None = None, event: dict | None = None,
+    ) -> None:
+        given = {"ack": ack, "body": body, "client": client, "action": action, "view": view,
+                 "command": command, "respond": respond, "event": event}
+        try:
+            func(**{name: given[name] for name in wanted})
+        except Exception as exc:
+            if ack.response is None:
+                ack()
+            report(exc, body, client)
+
+    listener.__name__ = listener.__qualname__ = func.__name__
+    return listener
+
+
 def register(app: App) -> None:
     @app.error
     def boundary(error: Exception, body: dict[str, Any], client: WebClient) -> None:
-        if isinstance(error, FollowupError):
-            text = f":no_entry: {error}"
-        else:
-            ref = uuid.uuid4().hex[:8]
-            log.error("unexpected error %s", ref, exc_info=error)
-            text = f":warning: Something went wrong on our side (error id `{ref}`). Nothing was sent."
-        try:
-            tell_user(client, body, text)
-        except Exception:
-            log.exception("could not tell the user about an error")
+        report(error, body, client)  # errors raised outside listeners, e.g. in middleware

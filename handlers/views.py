@@ -10,11 +10,13 @@ from bot.errors import FollowupError
 from bot.services import escalate, review
 from bot.services.deps import Deps
 from bot.states import Action
+from handlers.errors import guarded
 from handlers.payload import actor, value_of
 
 
 def register(app: App, deps: Deps) -> None:
     @app.view(CallbackId.EDIT_MODAL)
+    @guarded
     def edit_submitted(ack: Ack, body: dict, view: dict) -> None:
         ctx = ModalContext.model_validate_json(view["private_metadata"])
         subject = (value_of(view["state"], BlockId.EDIT_SUBJECT, ActionId.EDIT_SUBJECT_INPUT) or "").strip()
@@ -37,6 +39,7 @@ def register(app: App, deps: Deps) -> None:
         review.deliver(deps, ctx.followup_id, actor=actor(body))
 
     @app.view(CallbackId.ESCALATE_MODAL)
+    @guarded
     def escalate_submitted(ack: Ack, body: dict, view: dict) -> None:
         ctx = ModalContext.model_validate_json(view["private_metadata"])
         person = value_of(view["state"], BlockId.ESCALATE_USER, ActionId.ESCALATE_USER_INPUT)

@@ -92,6 +92,12 @@ class AppHarness:
                 "token": "legacy"}
         return self.signed_post(urlencode(form), "application/x-www-form-urlencoded")
 
+    def event(self, event: dict[str, Any]) -> Reply:
+        envelope = {"token": "legacy", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
+                    "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
+                    "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}]}
+        return self.signed_post(json.dumps(envelope), "application/json")
+
     def interact(self, payload: dict[str, Any]) -> Reply:
         base = {"team": {"id": "T0001", "domain": "acme"}, "api_app_id": "A0001", "token": "legacy",
                 "trigger_id": f"trig.{uuid.uuid4().hex}"}

@@ -133,6 +133,8 @@ class FakeSlack:
             if user is None:
                 return {"ok": False, "error": "user_not_found"}
             return {"ok": True, "user": {"id": user.id, "tz": user.tz, "profile": {"email": user.email}}}
+        if method == "views.publish":
+            return {"ok": True, "view": {"id": "VHOME", **args["view"]}}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V0001", **args["view"]}}
         return {"ok": False, "error": "unknown_method"}

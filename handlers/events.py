@@ -1,0 +1,23 @@
+"""Events: the App Home tab shows the rep's queue."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.models.views import View
+
+from blocks.card import to_dicts
+from blocks.status import status_blocks
+from bot.services import status
+from bot.services.deps import Deps
+from handlers.errors import guarded
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.event("app_home_opened")
+    @guarded
+    def home_opened(event: dict, client: WebClient) -> None:
+        if event.get("tab") != "home":
+            return
+        groups = status.queue(deps, event["user"])
+        client.views_publish(user_id=event["user"], view=View(type="home", blocks=to_dicts(status_blocks(groups))))
