@@ -57,7 +57,11 @@ def slack_client(settings: Settings) -> WebClient:
 
 
 def build_deps(
-    settings: Settings, *, chat_client: WebClient | None = None, clock: Clock | None = None, run_migrations: bool = True
+    settings: Settings,
+    *,
+    chat_client: WebClient | None = None,
+    clock: Clock | None = None,
+    run_migrations: bool = True,
 ) -> Deps:
     config = load_config(settings.followup_config)
     db = Database(make_engine(settings.database_url))

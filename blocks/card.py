@@ -21,7 +21,11 @@ from blocks.ids import SNOOZE_LABELS, ActionId, BlockId
 from bot.snapshot import FollowUpView
 from bot.states import State
 
-URGENCY_ICON = {"high": ":red_circle: High", "medium": ":large_orange_circle: Medium", "low": ":white_circle: Low"}
+URGENCY_ICON = {
+    "high": ":red_circle: High",
+    "medium": ":large_orange_circle: Medium",
+    "low": ":white_circle: Low",
+}
 RULE_LABEL = {"inbound_no_response": "Inbound inquiry unanswered", "stale_deal": "Deal gone quiet"}
 
 
@@ -113,7 +117,9 @@ def _actions(fu: FollowUpView) -> list[Block]:
         style="primary",
         confirm=ConfirmObject(
             title="Send this email?",
-            text=clip(f"It goes to {escape(fu.contact_email)} from {escape(fu.owner_name or 'the owner')} now.", 300),
+            text=clip(
+                f"It goes to {escape(fu.contact_email)} from {escape(fu.owner_name or 'the owner')} now.", 300
+            ),
             confirm="Send",
             deny="Cancel",
         ),
@@ -121,7 +127,9 @@ def _actions(fu: FollowUpView) -> list[Block]:
     snooze = StaticSelectElement(
         placeholder="Snooze…",
         action_id=ActionId.CARD_SNOOZE,
-        options=[Option(text=label, value=f"{value}:{choice.value}") for choice, label in SNOOZE_LABELS.items()],
+        options=[
+            Option(text=label, value=f"{value}:{choice.value}") for choice, label in SNOOZE_LABELS.items()
+        ],
     )
     elements = [approve, ButtonElement(text="Edit", action_id=ActionId.CARD_EDIT, value=value), snooze]
     if fu.state is State.PENDING:
@@ -137,7 +145,9 @@ def card_blocks(fu: FollowUpView, *, escalation: bool = False) -> list[Block]:
     if escalation and fu.original_card and fu.original_card.permalink:
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(text=f"{person(fu.owner_slack_id, fu.owner_name)}'s follow-up needs you."),
+                text=MarkdownTextObject(
+                    text=f"{person(fu.owner_slack_id, fu.owner_name)}'s follow-up needs you."
+                ),
                 accessory=ButtonElement(
                     text="Open original",
                     action_id=ActionId.CARD_OPEN_ORIGINAL,

@@ -37,13 +37,19 @@ def edit_modal(fu: FollowUpView, ctx: ModalContext) -> View:
         private_metadata=ctx.model_dump_json(),
         blocks=[
             ContextBlock(
-                elements=[MarkdownTextObject(text=clip(f"To *{escape(fu.contact_name)}* ({escape(fu.contact_email)})", 2000))]
+                elements=[
+                    MarkdownTextObject(
+                        text=clip(f"To *{escape(fu.contact_name)}* ({escape(fu.contact_email)})", 2000)
+                    )
+                ]
             ),
             InputBlock(
                 block_id=BlockId.EDIT_SUBJECT,
                 label="Subject",
                 element=PlainTextInputElement(
-                    action_id=ActionId.EDIT_SUBJECT_INPUT, initial_value=clip(fu.draft.subject, 200), max_length=200
+                    action_id=ActionId.EDIT_SUBJECT_INPUT,
+                    initial_value=clip(fu.draft.subject, 200),
+                    max_length=200,
                 ),
             ),
             InputBlock(
@@ -74,12 +80,16 @@ def escalate_modal(fu: FollowUpView, ctx: ModalContext, *, escalation_channel: s
         close="Cancel",
         private_metadata=ctx.model_dump_json(),
         blocks=[
-            ContextBlock(elements=[MarkdownTextObject(text=clip(f"{escape(fu.contact_name)}: {where}", 2000))]),
+            ContextBlock(
+                elements=[MarkdownTextObject(text=clip(f"{escape(fu.contact_name)}: {where}", 2000))]
+            ),
             InputBlock(
                 block_id=BlockId.ESCALATE_USER,
                 label="Escalate to",
                 optional=True,
-                element=UserSelectElement(action_id=ActionId.ESCALATE_USER_INPUT, placeholder="Choose a person"),
+                element=UserSelectElement(
+                    action_id=ActionId.ESCALATE_USER_INPUT, placeholder="Choose a person"
+                ),
             ),
             InputBlock(
                 block_id=BlockId.ESCALATE_REASON,

@@ -24,7 +24,9 @@ def _item(fu: FollowUpView, extra: str = "") -> SectionBlock:
     text = clip(f"*{escape(fu.contact_name)}*{company}\n{escape(fu.reason)}{extra}", 2900)
     card = fu.cards[-1] if fu.cards else None
     accessory = (
-        ButtonElement(text="Open card", action_id=ActionId.STATUS_OPEN_CARD, url=card.permalink, value=str(fu.id))
+        ButtonElement(
+            text="Open card", action_id=ActionId.STATUS_OPEN_CARD, url=card.permalink, value=str(fu.id)
+        )
         if card and card.permalink
         else None
     )
@@ -32,7 +34,7 @@ def _item(fu: FollowUpView, extra: str = "") -> SectionBlock:
 
 
 def status_blocks(groups: dict[str, list[FollowUpView]]) -> list[Block]:
-    """groups: title -> follow-ups, in display order (pending, overdue, snoozed, escalated, failed, sent today)."""
+    """groups: title -> follow-ups, in the order they are shown."""
     total = sum(len(v) for k, v in groups.items() if k != "Sent today")
     blocks: list[Block] = [HeaderBlock(text="Your follow-ups")]
     counts = " · ".join(f"{title}: {len(items)}" for title, items in groups.items())
@@ -46,7 +48,11 @@ def status_blocks(groups: dict[str, list[FollowUpView]]) -> list[Block]:
             continue
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{title}* ({len(items)})")))
         for fu in items[: shown[title]]:
-            extra = f"\n:zzz: until {slack_date(fu.snoozed_until)}" if fu.snoozed_until and title == "Snoozed" else ""
+            extra = (
+                f"\n:zzz: until {slack_date(fu.snoozed_until)}"
+                if fu.snoozed_until and title == "Snoozed"
+                else ""
+            )
             blocks.append(_item(fu, extra))
         if len(items) > shown[title]:
             more = f"…and {len(items) - shown[title]} more"
@@ -69,7 +75,8 @@ def groups_fitting(groups: dict[str, list[FollowUpView]], budget: int) -> dict[s
 HELP_TEXT = (
     f"*{COMMAND} status* — your queue: pending, overdue, snoozed, escalated, failed and sent today\n"
     f"*{COMMAND} help* — this list\n\n"
-    "Cards arrive in your DM when a lead goes quiet. Approve & send, Edit, Snooze or Escalate right on the card."
+    "Cards arrive in your DM when a lead goes quiet. "
+    "Approve & send, Edit, Snooze or Escalate right on the card."
 )
 
 
@@ -78,7 +85,9 @@ def help_blocks(unknown: str | None = None) -> list[Block]:
     if unknown is not None:
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(text=clip(f"I don't know `{escape(unknown)}`. Here is what I can do:", 2000))
+                text=MarkdownTextObject(
+                    text=clip(f"I don't know `{escape(unknown)}`. Here is what I can do:", 2000)
+                )
             )
         )
     blocks.append(SectionBlock(text=MarkdownTextObject(text=HELP_TEXT)))

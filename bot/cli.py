@@ -12,8 +12,12 @@ from rich.console import Console
 from bot.errors import FollowupError
 from bot.settings import Settings, load_settings
 
-cli = typer.Typer(help="followup: no lead goes cold, no AI email leaves without a person's say.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+cli = typer.Typer(
+    help="followup: no lead goes cold, no AI email leaves without a person's say.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -24,8 +28,12 @@ def _settings(**overrides: object) -> Settings:
 
 @cli.command()
 def demo(
-    json_output: Annotated[bool, typer.Option("--json/--no-json", help="Also print each card's Block Kit JSON.")] = True,
-    database_url: Annotated[str | None, typer.Option(help="Database to use (default: a fresh temporary SQLite file).")] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json/--no-json", help="Also print each card's Block Kit JSON.")
+    ] = True,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database to use (default: a fresh temporary SQLite file).")
+    ] = None,
 ) -> None:
     """Seed the embedded CRM with sample data, run a scan and print each card (offline, no accounts)."""
     from app import build_deps
@@ -33,13 +41,18 @@ def demo(
     from bot.drafting.offline import OfflineDrafter
     from bot.sample_data import seed
 
-    settings = _settings(database_url=database_url or demo_mod.temp_database_url(), hubspot_access_token=None,
-                         anthropic_api_key=None)
+    settings = _settings(
+        database_url=database_url or demo_mod.temp_database_url(),
+        hubspot_access_token=None,
+        anthropic_api_key=None,
+    )
     deps = build_deps(settings)
     deps.drafter = OfflineDrafter()
     book = seed(deps.db, deps.clock.now(), hours=deps.config.business_hours)
-    console.print(f"Seeded {len(book.contacts)} contacts at {len(book.companies)} companies, {len(book.deals)} deals "
-                  f"and {len(book.engagements)} emails, calls, notes and form fills.")
+    console.print(
+        f"Seeded {len(book.contacts)} contacts at {len(book.companies)} companies, {len(book.deals)} deals "
+        f"and {len(book.engagements)} emails, calls, notes and form fills."
+    )
     demo_mod.run(deps, console, show_json=json_output)
 
 
@@ -51,11 +64,17 @@ def seed_cmd() -> None:
 
     deps = build_deps(_settings())
     book = seed(deps.db, deps.clock.now(), hours=deps.config.business_hours)
-    console.print(f"Seeded {len(book.contacts)} contacts, {len(book.companies)} companies, {len(book.deals)} deals.")
+    console.print(
+        f"Seeded {len(book.contacts)} contacts, {len(book.companies)} companies, {len(book.deals)} deals."
+    )
 
 
 @cli.command()
-def scan(dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would trigger; store and post nothing.")] = False) -> None:
+def scan(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would trigger; store and post nothing.")
+    ] = False,
+) -> None:
     """Run the trigger rules once and post a card for each new follow-up."""
     from app import build_deps, slack_client
     from bot.triggers import run_rules
@@ -70,7 +89,9 @@ def scan(dry_run: Annotated[bool, typer.Option("--dry-run", help="List what woul
 
     deps = build_deps(settings, chat_client=slack_client(settings) if settings.slack_bot_token else None)
     result = scan_service.scan(deps, post=deps.chat is not None)
-    console.print(f"{len(result.created)} new follow-ups, {result.already_known} already known, {result.posted} posted.")
+    console.print(
+        f"{len(result.created)} new follow-ups, {result.already_known} already known, {result.posted} posted."
+    )
     for failure in result.post_failures:
         err.print(f"[yellow]not posted[/yellow] {failure}")
     if deps.chat is None:
@@ -98,7 +119,9 @@ def serve() -> None:
     else:
         import waitress
 
-        console.print(f"followup is listening on http://0.0.0.0:{settings.port} (POST /slack/events, GET /healthz)")
+        console.print(
+            f"followup is listening on http://0.0.0.0:{settings.port} (POST /slack/events, GET /healthz)"
+        )
         waitress.serve(wsgi_app(runtime.bolt), host="0.0.0.0", port=settings.port, threads=8)
 
 

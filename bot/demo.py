@@ -50,21 +50,27 @@ def render(blocks: list[dict]) -> Panel:
         elif kind == "divider":
             parts.append(Text("─" * 40, style="dim"))
         elif kind == "actions":
-            labels = [e.get("text", {}).get("text") or e.get("placeholder", {}).get("text", "") for e in b["elements"]]
+            labels = [
+                e.get("text", {}).get("text") or e.get("placeholder", {}).get("text", "")
+                for e in b["elements"]
+            ]
             parts.append(Text("  ".join(f"[ {label} ]" for label in labels), style="bold cyan"))
     return Panel(Group(*parts), title=title, title_align="left", border_style="green")
 
 
 def run(deps: Deps, console: Console, *, show_json: bool = True) -> int:
     result = scan.scan(deps, post=False)
-    console.print(f"[bold]{len(result.created)} follow-ups triggered[/bold] "
-                  f"(rules: {', '.join(_rules(deps))}; drafter: {deps.drafter.name})\n")
+    console.print(
+        f"[bold]{len(result.created)} follow-ups triggered[/bold] "
+        f"(rules: {', '.join(_rules(deps))}; drafter: {deps.drafter.name})\n"
+    )
     for fid in result.created:
         blocks = to_dicts(card_blocks(cards.view(deps, fid)))
         console.print(render(blocks))
         if show_json:
-            console.print(Syntax(json.dumps({"blocks": blocks}, indent=2, ensure_ascii=False), "json",
-                                 word_wrap=True))
+            console.print(
+                Syntax(json.dumps({"blocks": blocks}, indent=2, ensure_ascii=False), "json", word_wrap=True)
+            )
         console.print(f"Block Kit Builder: {builder_link(blocks)}", soft_wrap=True)
         console.print()
     return len(result.created)
@@ -72,8 +78,14 @@ def run(deps: Deps, console: Console, *, show_json: bool = True) -> int:
 
 def _rules(deps: Deps) -> list[str]:
     t = deps.config.triggers
-    return [name for name, on in (("inbound_no_response", t.inbound_no_response.enabled),
-                                  ("stale_deal", t.stale_deal.enabled)) if on]
+    return [
+        name
+        for name, on in (
+            ("inbound_no_response", t.inbound_no_response.enabled),
+            ("stale_deal", t.stale_deal.enabled),
+        )
+        if on
+    ]
 
 
 def temp_database_url() -> str:

@@ -30,9 +30,21 @@ def start_scheduler(deps: Deps) -> BackgroundScheduler:
     """Both jobs run once right away: snoozes that fell due while the app was down come back at start."""
     sched = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
     now = datetime.now(UTC)
-    sched.add_job(run_resurface, "interval", args=[deps], seconds=deps.config.schedule.snooze_check_seconds,
-                  next_run_time=now, id="resurface")
-    sched.add_job(run_scan, "interval", args=[deps], minutes=deps.config.schedule.scan_interval_minutes,
-                  next_run_time=now, id="scan")
+    sched.add_job(
+        run_resurface,
+        "interval",
+        args=[deps],
+        seconds=deps.config.schedule.snooze_check_seconds,
+        next_run_time=now,
+        id="resurface",
+    )
+    sched.add_job(
+        run_scan,
+        "interval",
+        args=[deps],
+        minutes=deps.config.schedule.scan_interval_minutes,
+        next_run_time=now,
+        id="scan",
+    )
     sched.start()
     return sched

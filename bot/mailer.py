@@ -50,4 +50,6 @@ class SMTPMailer:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(build_message(email))
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"Mail server {self.host}:{self.port} did not accept the email: {exc}") from exc
+            raise DeliveryError(
+                f"Mail server {self.host}:{self.port} did not accept the email: {exc}"
+            ) from exc

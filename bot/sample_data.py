@@ -12,35 +12,160 @@ from bot.db import Database
 from crm.tables import CrmCompany, CrmContact, CrmDeal, CrmEngagement, CrmOwner
 
 OWNERS = [
-    ("Dana", "Whitfield"), ("Marcus", "Oyelaran"), ("Priya", "Raman"), ("Tom", "Becker"), ("Lena", "Kowalski"),
+    ("Dana", "Whitfield"),
+    ("Marcus", "Oyelaran"),
+    ("Priya", "Raman"),
+    ("Tom", "Becker"),
+    ("Lena", "Kowalski"),
 ]
 COMPANY_PARTS = (
-    ["Northwind", "Bluepeak", "Harbor", "Ironleaf", "Cedar", "Brightline", "Summit", "Redwood", "Lumen", "Keystone",
-     "Falcon", "Meridian", "Copperfield", "Silverlake", "Granite", "Oakridge", "Evergreen", "Atlas", "Beacon",
-     "Clearwater", "Stonebridge", "Pinecrest", "Riverbend", "Westgate", "Tidewater"],
-    ["Logistics", "Health", "Analytics", "Manufacturing", "Legal", "Foods", "Energy", "Capital", "Robotics",
-     "Studios", "Dental Group", "Freight", "Software", "Insurance", "Labs"],
+    [
+        "Northwind",
+        "Bluepeak",
+        "Harbor",
+        "Ironleaf",
+        "Cedar",
+        "Brightline",
+        "Summit",
+        "Redwood",
+        "Lumen",
+        "Keystone",
+        "Falcon",
+        "Meridian",
+        "Copperfield",
+        "Silverlake",
+        "Granite",
+        "Oakridge",
+        "Evergreen",
+        "Atlas",
+        "Beacon",
+        "Clearwater",
+        "Stonebridge",
+        "Pinecrest",
+        "Riverbend",
+        "Westgate",
+        "Tidewater",
+    ],
+    [
+        "Logistics",
+        "Health",
+        "Analytics",
+        "Manufacturing",
+        "Legal",
+        "Foods",
+        "Energy",
+        "Capital",
+        "Robotics",
+        "Studios",
+        "Dental Group",
+        "Freight",
+        "Software",
+        "Insurance",
+        "Labs",
+    ],
 )
-INDUSTRIES = ["Logistics", "Healthcare", "SaaS", "Manufacturing", "Legal services", "Food & beverage",
-              "Energy", "Financial services", "Robotics", "Media"]
-FIRST = ["Sarah", "James", "Aisha", "Daniel", "Mei", "Carlos", "Olivia", "Noah", "Fatima", "Liam", "Grace", "Ethan",
-         "Sofia", "Lucas", "Hannah", "Mateo", "Chloe", "Ravi", "Emma", "Jonas", "Isabel", "Kenji", "Nora", "Omar"]
-LAST = ["Chen", "Patel", "Garcia", "Müller", "Okafor", "Johansson", "Rossi", "Nguyen", "Silva", "Cohen", "Dubois",
-        "Kim", "Novak", "Haddad", "Brennan", "Tanaka", "Lindqvist", "Moreau", "Abebe", "Walsh"]
-TITLES = ["VP Operations", "Head of RevOps", "COO", "IT Director", "Procurement Manager", "Founder & CEO",
-          "Head of Sales", "Operations Manager", None, "CFO"]
+INDUSTRIES = [
+    "Logistics",
+    "Healthcare",
+    "SaaS",
+    "Manufacturing",
+    "Legal services",
+    "Food & beverage",
+    "Energy",
+    "Financial services",
+    "Robotics",
+    "Media",
+]
+FIRST = [
+    "Sarah",
+    "James",
+    "Aisha",
+    "Daniel",
+    "Mei",
+    "Carlos",
+    "Olivia",
+    "Noah",
+    "Fatima",
+    "Liam",
+    "Grace",
+    "Ethan",
+    "Sofia",
+    "Lucas",
+    "Hannah",
+    "Mateo",
+    "Chloe",
+    "Ravi",
+    "Emma",
+    "Jonas",
+    "Isabel",
+    "Kenji",
+    "Nora",
+    "Omar",
+]
+LAST = [
+    "Chen",
+    "Patel",
+    "Garcia",
+    "Müller",
+    "Okafor",
+    "Johansson",
+    "Rossi",
+    "Nguyen",
+    "Silva",
+    "Cohen",
+    "Dubois",
+    "Kim",
+    "Novak",
+    "Haddad",
+    "Brennan",
+    "Tanaka",
+    "Lindqvist",
+    "Moreau",
+    "Abebe",
+    "Walsh",
+]
+TITLES = [
+    "VP Operations",
+    "Head of RevOps",
+    "COO",
+    "IT Director",
+    "Procurement Manager",
+    "Founder & CEO",
+    "Head of Sales",
+    "Operations Manager",
+    None,
+    "CFO",
+]
 INQUIRIES = [
-    ("Demo request", "We're evaluating tools to replace our spreadsheet-based dispatch process. Could we see a demo "
-     "for a team of about 40 dispatchers? Ideally before our Q1 planning."),
-    ("Pricing question", "What does pricing look like for 25 seats? We have budget approved for this quarter and "
-     "need a quote to take to finance."),
-    ("Integration with HubSpot", "Does your platform integrate with HubSpot and our Snowflake warehouse? Our ops "
-     "team needs the data in one place before we can move forward."),
-    ("Trial access", "Can we get trial access for our analytics team? We'd like to test it on last month's data."),
-    ("Partnership inquiry", "We're a regional reseller for operations software and think our clients would be a "
-     "good fit. Open to a partnership conversation?"),
-    ("Question about onboarding", "How long does onboarding usually take for a company our size (about 300 "
-     "employees)? Our go-live target is end of February."),
+    (
+        "Demo request",
+        "We're evaluating tools to replace our spreadsheet-based dispatch process. Could we see a demo "
+        "for a team of about 40 dispatchers? Ideally before our Q1 planning.",
+    ),
+    (
+        "Pricing question",
+        "What does pricing look like for 25 seats? We have budget approved for this quarter and "
+        "need a quote to take to finance.",
+    ),
+    (
+        "Integration with HubSpot",
+        "Does your platform integrate with HubSpot and our Snowflake warehouse? Our ops "
+        "team needs the data in one place before we can move forward.",
+    ),
+    (
+        "Trial access",
+        "Can we get trial access for our analytics team? We'd like to test it on last month's data.",
+    ),
+    (
+        "Partnership inquiry",
+        "We're a regional reseller for operations software and think our clients would be a "
+        "good fit. Open to a partnership conversation?",
+    ),
+    (
+        "Question about onboarding",
+        "How long does onboarding usually take for a company our size (about 300 "
+        "employees)? Our go-live target is end of February.",
+    ),
 ]
 CALL_NOTES = [
     "Mentioned the Q2 implementation timeline is the key constraint; legal review of the DPA still open.",
@@ -52,11 +177,19 @@ CALL_NOTES = [
 ]
 OUTBOUND = [
     ("Proposal for {company}", "Attached is the proposal we discussed, with the phased rollout option."),
-    ("Recap of our call", "Thanks for the time today. As promised, here is a recap and the security overview."),
+    (
+        "Recap of our call",
+        "Thanks for the time today. As promised, here is a recap and the security overview.",
+    ),
     ("Agreement for review", "Sending over the order form and MSA for your legal team's review."),
 ]
-STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
-          "contractsent"]
+STAGES = [
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+]
 
 
 @dataclass
@@ -71,7 +204,9 @@ class SampleBook:
         return [*self.owners, *self.companies, *self.contacts, *self.deals, *self.engagements]
 
 
-def _business_moment(calendar: BusinessCalendar, now: datetime, workdays_back: int, hour: int, minute: int) -> datetime:
+def _business_moment(
+    calendar: BusinessCalendar, now: datetime, workdays_back: int, hour: int, minute: int
+) -> datetime:
     """A time during business hours `workdays_back` working days before now."""
     day = now.astimezone(calendar.zone).date()
     back = 0
@@ -82,20 +217,40 @@ def _business_moment(calendar: BusinessCalendar, now: datetime, workdays_back: i
     return datetime.combine(day, time(hour, minute), calendar.zone)
 
 
-def generate(now: datetime, *, hours: BusinessHours | None = None, seed: int = 7,
-             contacts: int = 45, companies: int = 25) -> SampleBook:
+def generate(
+    now: datetime,
+    *,
+    hours: BusinessHours | None = None,
+    seed: int = 7,
+    contacts: int = 45,
+    companies: int = 25,
+) -> SampleBook:
     rng = random.Random(seed)
     calendar = BusinessCalendar(hours or BusinessHours())
-    owners = [CrmOwner(id=f"own-{i + 1}", email=f"{f.lower()}.{l.lower()}@followup-demo.com", first_name=f,
-                       last_name=l) for i, (f, l) in enumerate(OWNERS)]
+    owners = [
+        CrmOwner(
+            id=f"own-{i + 1}",
+            email=f"{first.lower()}.{last.lower()}@followup-demo.com",
+            first_name=first,
+            last_name=last,
+        )
+        for i, (first, last) in enumerate(OWNERS)
+    ]
     names = rng.sample([f"{a} {b}" for a in COMPANY_PARTS[0] for b in COMPANY_PARTS[1]], companies)
     comps = []
     for i, name in enumerate(names):
         domain = name.lower().replace(" ", "").replace("&", "") + ".example"
-        comps.append(CrmCompany(id=f"co-{i + 1}", name=name, domain=domain, industry=rng.choice(INDUSTRIES),
-                                employees=rng.choice([12, 45, 120, 300, 850, 2400, None])))
+        comps.append(
+            CrmCompany(
+                id=f"co-{i + 1}",
+                name=name,
+                domain=domain,
+                industry=rng.choice(INDUSTRIES),
+                employees=rng.choice([12, 45, 120, 300, 850, 2400, None]),
+            )
+        )
     people: list[CrmContact] = []
-    used: set[str] = set()
+    used: set[tuple[str, str]] = set()
     for i in range(contacts):
         company = comps[i % companies]
         while True:
@@ -103,25 +258,49 @@ def generate(now: datetime, *, hours: BusinessHours | None = None, seed: int = 7
             if (first, last) not in used:
                 used.add((first, last))
                 break
-        people.append(CrmContact(
-            id=f"ct-{i + 1}", email=f"{first.lower()}.{last.lower().replace('ü', 'ue')}@{company.domain}",
-            first_name=first, last_name=last, title=rng.choice(TITLES),
-            phone=rng.choice([None, f"+1 617 555 {rng.randint(1000, 9999)}"]), company_id=company.id,
-            owner_id=owners[i % len(owners)].id, lead_source=rng.choice(["Website form", "Referral", "Webinar",
-                                                                           "Outbound", "Partner"]),
-            created_at=now - timedelta(days=rng.randint(5, 200)),
-        ))
+        people.append(
+            CrmContact(
+                id=f"ct-{i + 1}",
+                email=f"{first.lower()}.{last.lower().replace('ü', 'ue')}@{company.domain}",
+                first_name=first,
+                last_name=last,
+                title=rng.choice(TITLES),
+                phone=rng.choice([None, f"+1 617 555 {rng.randint(1000, 9999)}"]),
+                company_id=company.id,
+                owner_id=owners[i % len(owners)].id,
+                lead_source=rng.choice(["Website form", "Referral", "Webinar", "Outbound", "Partner"]),
+                created_at=now - timedelta(days=rng.randint(5, 200)),
+            )
+        )
 
     engagements: list[CrmEngagement] = []
     counter = iter(range(1, 10_000))
 
-    def add(kind: str, contact: CrmContact, at: datetime, body: str, *, direction: str | None = None,
-            subject: str | None = None, deal: CrmDeal | None = None) -> None:
-        engagements.append(CrmEngagement(id=f"eng-{next(counter):04d}", type=kind, direction=direction,
-                                         occurred_at=at, subject=subject, body=body, contact_id=contact.id,
-                                         deal_id=deal.id if deal else None, owner_id=contact.owner_id))
+    def add(
+        kind: str,
+        contact: CrmContact,
+        at: datetime,
+        body: str,
+        *,
+        direction: str | None = None,
+        subject: str | None = None,
+        deal: CrmDeal | None = None,
+    ) -> None:
+        engagements.append(
+            CrmEngagement(
+                id=f"eng-{next(counter):04d}",
+                type=kind,
+                direction=direction,
+                occurred_at=at,
+                subject=subject,
+                body=body,
+                contact_id=contact.id,
+                deal_id=deal.id if deal else None,
+                owner_id=contact.owner_id,
+            )
+        )
 
-    # 1. Fresh inbound: 8 unanswered inquiries from 1-3 working days ago, 3 answered, 2 still within the window.
+    # 1. Fresh inbound: 8 unanswered inquiries from 1-3 working days ago, 3 answered, 2 still in the window.
     for n, contact in enumerate(people[:13]):
         subject, text = INQUIRIES[n % len(INQUIRIES)]
         kind = "form" if n % 2 == 0 else "email"
@@ -131,10 +310,23 @@ def generate(now: datetime, *, hours: BusinessHours | None = None, seed: int = 7
         elif n < 11:
             at = _business_moment(calendar, now, 2, 10, 0)
             add(kind, contact, at, text, direction="inbound", subject=subject)
-            add("email", contact, at + timedelta(minutes=40), "Thanks for reaching out — happy to help. "
-                "Here are two times for a call.", direction="outbound", subject=f"Re: {subject}")
+            add(
+                "email",
+                contact,
+                at + timedelta(minutes=40),
+                "Thanks for reaching out — happy to help. Here are two times for a call.",
+                direction="outbound",
+                subject=f"Re: {subject}",
+            )
         else:
-            add(kind, contact, now - timedelta(minutes=20 + 10 * n), text, direction="inbound", subject=subject)
+            add(
+                kind,
+                contact,
+                now - timedelta(minutes=20 + 10 * n),
+                text,
+                direction="inbound",
+                subject=subject,
+            )
 
     # 2. Deals in every open stage, some stale, plus a few closed ones.
     deals: list[CrmDeal] = []
@@ -143,24 +335,55 @@ def generate(now: datetime, *, hours: BusinessHours | None = None, seed: int = 7
         stale = n % 3 == 0
         idle = rng.randint(25, 40) if stale else rng.randint(1, 5)
         company = next(c for c in comps if c.id == contact.company_id)
-        deal = CrmDeal(id=f"deal-{n + 1}", name=f"{company.name} — {rng.choice(['Platform', 'Pilot', 'Expansion'])}",
-                       stage=stage, amount=rng.choice([None, 12_000, 24_500, 48_000, 75_000, 140_000]),
-                       stage_changed_at=now - timedelta(days=idle), close_date=now + timedelta(days=rng.randint(10, 90)),
-                       contact_id=contact.id, company_id=company.id, owner_id=contact.owner_id)
+        deal = CrmDeal(
+            id=f"deal-{n + 1}",
+            name=f"{company.name} — {rng.choice(['Platform', 'Pilot', 'Expansion'])}",
+            stage=stage,
+            amount=rng.choice([None, 12_000, 24_500, 48_000, 75_000, 140_000]),
+            stage_changed_at=now - timedelta(days=idle),
+            close_date=now + timedelta(days=rng.randint(10, 90)),
+            contact_id=contact.id,
+            company_id=company.id,
+            owner_id=contact.owner_id,
+        )
         deals.append(deal)
         call_at = _business_moment(calendar, now, idle + 1, 14, 0)
-        add("call", contact, call_at, CALL_NOTES[n % len(CALL_NOTES)], direction="outbound",
-            subject="Discovery call" if stage in STAGES[:2] else "Follow-up call", deal=deal)
+        add(
+            "call",
+            contact,
+            call_at,
+            CALL_NOTES[n % len(CALL_NOTES)],
+            direction="outbound",
+            subject="Discovery call" if stage in STAGES[:2] else "Follow-up call",
+            deal=deal,
+        )
         subj, text = OUTBOUND[n % len(OUTBOUND)]
-        add("email", contact, call_at + timedelta(hours=2), text, direction="outbound",
-            subject=subj.format(company=company.name), deal=deal)
+        add(
+            "email",
+            contact,
+            call_at + timedelta(hours=2),
+            text,
+            direction="outbound",
+            subject=subj.format(company=company.name),
+            deal=deal,
+        )
         if n % 4 == 1:
-            add("note", contact, call_at + timedelta(hours=3), f"Internal: {contact.first_name} prefers email; "
-                "decision expected after their board meeting.", deal=deal)
+            add(
+                "note",
+                contact,
+                call_at + timedelta(hours=3),
+                f"Internal: {contact.first_name} prefers email; decision expected after their board meeting.",
+                deal=deal,
+            )
     # 3. The last two contacts: long-quiet relationships with meeting history only.
     for contact in people[43:]:
-        add("meeting", contact, now - timedelta(days=rng.randint(40, 80)),
-            "Intro meeting; interested but said 'not right now' — revisit next quarter.", subject="Intro meeting")
+        add(
+            "meeting",
+            contact,
+            now - timedelta(days=rng.randint(40, 80)),
+            "Intro meeting; interested but said 'not right now' — revisit next quarter.",
+            subject="Intro meeting",
+        )
     return SampleBook(owners, comps, people, deals, engagements)
 
 
@@ -175,5 +398,3 @@ def seed(db: Database, now: datetime, *, hours: BusinessHours | None = None) -> 
             s.add_all(group)
             s.flush()
     return book
-
-

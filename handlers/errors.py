@@ -60,11 +60,25 @@ def guarded(func: Listener) -> Listener:
     wanted = list(inspect.signature(func).parameters)
 
     def listener(  # Bolt injects arguments by these names
-        ack: Ack, body: dict, client: WebClient, action: dict | None = None, view: dict | None = None,
-        command: dict | None = None, respond: Respond | None = None, event: dict | None = None,
+        ack: Ack,
+        body: dict,
+        client: WebClient,
+        action: dict | None = None,
+        view: dict | None = None,
+        command: dict | None = None,
+        respond: Respond | None = None,
+        event: dict | None = None,
     ) -> None:
-        given = {"ack": ack, "body": body, "client": client, "action": action, "view": view,
-                 "command": command, "respond": respond, "event": event}
+        given = {
+            "ack": ack,
+            "body": body,
+            "client": client,
+            "action": action,
+            "view": view,
+            "command": command,
+            "respond": respond,
+            "event": event,
+        }
         try:
             func(**{name: given[name] for name in wanted})
         except Exception as exc:

@@ -20,4 +20,6 @@ def register(app: App, deps: Deps) -> None:
         if event.get("tab") != "home":
             return
         groups = status.queue(deps, event["user"])
-        client.views_publish(user_id=event["user"], view=View(type="home", blocks=to_dicts(status_blocks(groups))))
+        client.views_publish(
+            user_id=event["user"], view=View(type="home", blocks=to_dicts(status_blocks(groups)))
+        )

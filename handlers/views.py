@@ -21,7 +21,7 @@ def register(app: App, deps: Deps) -> None:
         ctx = ModalContext.model_validate_json(view["private_metadata"])
         subject = (value_of(view["state"], BlockId.EDIT_SUBJECT, ActionId.EDIT_SUBJECT_INPUT) or "").strip()
         text = (value_of(view["state"], BlockId.EDIT_BODY, ActionId.EDIT_BODY_INPUT) or "").strip()
-        errors = {}
+        errors: dict[str, str] = {}
         if not subject:
             errors[BlockId.EDIT_SUBJECT] = "The subject can't be empty."
         if not text:
@@ -30,8 +30,15 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="errors", errors=errors)
             return
         try:
-            review.claim(deps, ctx.followup_id, actor=actor(body), action=Action.EDIT_AND_SEND,
-                         where=ctx.channel, subject=subject, body=text)
+            review.claim(
+                deps,
+                ctx.followup_id,
+                actor=actor(body),
+                action=Action.EDIT_AND_SEND,
+                where=ctx.channel,
+                subject=subject,
+                body=text,
+            )
         except FollowupError as exc:
             ack(response_action="errors", errors={BlockId.EDIT_BODY: str(exc)})
             return
@@ -45,8 +52,9 @@ def register(app: App, deps: Deps) -> None:
         person = value_of(view["state"], BlockId.ESCALATE_USER, ActionId.ESCALATE_USER_INPUT)
         reason = value_of(view["state"], BlockId.ESCALATE_REASON, ActionId.ESCALATE_REASON_INPUT)
         try:
-            target = escalate.mark_escalated(deps, ctx.followup_id, actor=actor(body), person=person,
-                                             reason=reason, where=ctx.channel)
+            target = escalate.mark_escalated(
+                deps, ctx.followup_id, actor=actor(body), person=person, reason=reason, where=ctx.channel
+            )
         except FollowupError as exc:
             ack(response_action="errors", errors={BlockId.ESCALATE_USER: str(exc)})
             return

@@ -113,7 +113,9 @@ admins = ["{ADMIN}"]
 
 
 @pytest.fixture
-def settings(database_url: str, slack: FakeSlack, mailbox: tuple[int, Mailbox], config_file: Path) -> Settings:
+def settings(
+    database_url: str, slack: FakeSlack, mailbox: tuple[int, Mailbox], config_file: Path
+) -> Settings:
     port, _ = mailbox
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -131,7 +133,11 @@ def settings(database_url: str, slack: FakeSlack, mailbox: tuple[int, Mailbox], 
 
 
 @pytest.fixture
-def harness(settings: Settings, clock: FixedClock, slack: FakeSlack, mailbox: tuple[int, Mailbox]) -> Iterator[AppHarness]:
-    h = AppHarness.start(settings, clock=clock, slack=slack, mailbox=mailbox[1], signing_secret=SIGNING_SECRET)
+def harness(
+    settings: Settings, clock: FixedClock, slack: FakeSlack, mailbox: tuple[int, Mailbox]
+) -> Iterator[AppHarness]:
+    h = AppHarness.start(
+        settings, clock=clock, slack=slack, mailbox=mailbox[1], signing_secret=SIGNING_SECRET
+    )
     yield h
     h.stop()

@@ -42,8 +42,9 @@ class AppHarness:
     signing_secret: str
 
     @classmethod
-    def start(cls, settings: Settings, *, clock: FixedClock, slack: FakeSlack, mailbox: Mailbox,
-              signing_secret: str) -> AppHarness:
+    def start(
+        cls, settings: Settings, *, clock: FixedClock, slack: FakeSlack, mailbox: Mailbox, signing_secret: str
+    ) -> AppHarness:
         runtime = build(settings, clock=clock)
         server = waitress.create_server(wsgi_app(runtime.bolt), host="127.0.0.1", port=0, threads=4)
         thread = threading.Thread(target=server.run, daemon=True)
@@ -57,15 +58,22 @@ class AppHarness:
     def restart(self) -> AppHarness:
         """A new process in all but name: new engine, new Bolt app, new server; same database."""
         self.stop()
-        return AppHarness.start(self.settings, clock=self.clock, slack=self.slack, mailbox=self.mailbox,
-                                signing_secret=self.signing_secret)
+        return AppHarness.start(
+            self.settings,
+            clock=self.clock,
+            slack=self.slack,
+            mailbox=self.mailbox,
+            signing_secret=self.signing_secret,
+        )
 
     @property
     def deps(self):  # type: ignore[no-untyped-def]
         return self.runtime.deps
 
     # --- raw HTTP -----------------------------------------------------------
-    def request(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> Reply:
         conn = http.client.HTTPConnection("127.0.0.1", self.server.effective_port, timeout=10)
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
@@ -73,62 +81,124 @@ class AppHarness:
         conn.close()
         return reply
 
-    def signed_post(self, body: str, content_type: str, *, timestamp: int | None = None,
-                    signature: str | None = None, sign: bool = True) -> Reply:
+    def signed_post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        sign: bool = True,
+    ) -> Reply:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         headers = {"Content-Type": content_type}
         if sign:
             headers["X-Slack-Request-Timestamp"] = ts
-            headers["X-Slack-Signature"] = signature or SignatureVerifier(self.signing_secret).generate_signature(
-                timestamp=ts, body=body
-            )
+            headers["X-Slack-Signature"] = signature or SignatureVerifier(
+                self.signing_secret
+            ).generate_signature(timestamp=ts, body=body)
         return self.request("POST", "/slack/events", body.encode(), headers)
 
     # --- what Slack sends ---------------------------------------------------
     def command(self, text: str, *, user: str, channel: str = "DDANA", response: str = "cmd") -> Reply:
-        form = {"command": "/followup", "text": text, "user_id": user, "user_name": user.lower(),
-                "channel_id": channel, "team_id": "T0001", "team_domain": "acme", "api_app_id": "A0001",
-                "trigger_id": f"trig.{uuid.uuid4().hex}", "response_url": self.slack.response_url(response),
-                "token": "legacy"}
+        form = {
+            "command": "/followup",
+            "text": text,
+            "user_id": user,
+            "user_name": user.lower(),
+            "channel_id": channel,
+            "team_id": "T0001",
+            "team_domain": "acme",
+            "api_app_id": "A0001",
+            "trigger_id": f"trig.{uuid.uuid4().hex}",
+            "response_url": self.slack.response_url(response),
+            "token": "legacy",
+        }
         return self.signed_post(urlencode(form), "application/x-www-form-urlencoded")
 
     def event(self, event: dict[str, Any]) -> Reply:
-        envelope = {"token": "legacy", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
-                    "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()), "event": event,
-                    "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}]}
+        envelope = {
+            "token": "legacy",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10]}",
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
+        }
         return self.signed_post(json.dumps(envelope), "application/json")
 
     def interact(self, payload: dict[str, Any]) -> Reply:
-        base = {"team": {"id": "T0001", "domain": "acme"}, "api_app_id": "A0001", "token": "legacy",
-                "trigger_id": f"trig.{uuid.uuid4().hex}"}
-        return self.signed_post(urlencode({"payload": json.dumps({**base, **payload})}),
-                                "application/x-www-form-urlencoded")
+        base = {
+            "team": {"id": "T0001", "domain": "acme"},
+            "api_app_id": "A0001",
+            "token": "legacy",
+            "trigger_id": f"trig.{uuid.uuid4().hex}",
+        }
+        return self.signed_post(
+            urlencode({"payload": json.dumps({**base, **payload})}), "application/x-www-form-urlencoded"
+        )
 
-    def click(self, action_id: str, *, user: str, card: tuple[str, str], value: str | None = None,
-              selected: str | None = None, response: str = "click") -> Reply:
+    def click(
+        self,
+        action_id: str,
+        *,
+        user: str,
+        card: tuple[str, str],
+        value: str | None = None,
+        selected: str | None = None,
+        response: str = "click",
+    ) -> Reply:
         channel, ts = card
-        action: dict[str, Any] = {"action_id": action_id, "block_id": "followup-card-actions",
-                                  "action_ts": f"{time.time():.6f}"}
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": "followup-card-actions",
+            "action_ts": f"{time.time():.6f}",
+        }
         if selected is not None:
-            action.update(type="static_select", selected_option={"text": {"type": "plain_text", "text": selected},
-                                                                 "value": selected})
+            action.update(
+                type="static_select",
+                selected_option={"text": {"type": "plain_text", "text": selected}, "value": selected},
+            )
         else:
             action.update(type="button", value=value)
-        return self.interact({
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-            "channel": {"id": channel, "name": "directmessage"},
-            "message": {"ts": ts, "type": "message", "text": "card"},
-            "response_url": self.slack.response_url(response),
-            "actions": [action],
-        })
+        return self.interact(
+            {
+                "type": "block_actions",
+                "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
+                "container": {
+                    "type": "message",
+                    "message_ts": ts,
+                    "channel_id": channel,
+                    "is_ephemeral": False,
+                },
+                "channel": {"id": channel, "name": "directmessage"},
+                "message": {"ts": ts, "type": "message", "text": "card"},
+                "response_url": self.slack.response_url(response),
+                "actions": [action],
+            }
+        )
 
-    def submit(self, callback_id: str, *, user: str, private_metadata: str,
-               values: dict[str, dict[str, dict[str, Any]]]) -> Reply:
-        return self.interact({
-            "type": "view_submission",
-            "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
-            "view": {"id": "V0001", "type": "modal", "callback_id": callback_id, "hash": "h1",
-                     "private_metadata": private_metadata, "state": {"values": values}},
-        })
+    def submit(
+        self,
+        callback_id: str,
+        *,
+        user: str,
+        private_metadata: str,
+        values: dict[str, dict[str, dict[str, Any]]],
+    ) -> Reply:
+        return self.interact(
+            {
+                "type": "view_submission",
+                "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
+                "view": {
+                    "id": "V0001",
+                    "type": "modal",
+                    "callback_id": callback_id,
+                    "hash": "h1",
+                    "private_metadata": private_metadata,
+                    "state": {"values": values},
+                },
+            }
+        )

@@ -34,11 +34,22 @@ def test_manifest_declares_what_the_app_uses(manifest):
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     # least privilege: exactly what the Web API calls in handlers/ need
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
-        "chat:write", "commands", "users:read", "users:read.email"]
+        "chat:write",
+        "commands",
+        "users:read",
+        "users:read.email",
+    ]
 
 
-CLICKABLE = [ActionId.CARD_APPROVE, ActionId.CARD_EDIT, ActionId.CARD_SNOOZE, ActionId.CARD_ESCALATE,
-             ActionId.CARD_RETRY, ActionId.CARD_OPEN_ORIGINAL, ActionId.STATUS_OPEN_CARD]
+CLICKABLE = [
+    ActionId.CARD_APPROVE,
+    ActionId.CARD_EDIT,
+    ActionId.CARD_SNOOZE,
+    ActionId.CARD_ESCALATE,
+    ActionId.CARD_RETRY,
+    ActionId.CARD_OPEN_ORIGINAL,
+    ActionId.STATUS_OPEN_CARD,
+]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -55,7 +66,10 @@ def test_home_tab_shows_the_queue(harness):
     from tests.handlers.flow import seed_and_scan
 
     seed_and_scan(harness)
-    assert harness.event({"type": "app_home_opened", "user": DANA, "channel": "DDANA", "tab": "home"}).status == 200
+    assert (
+        harness.event({"type": "app_home_opened", "user": DANA, "channel": "DDANA", "tab": "home"}).status
+        == 200
+    )
     [published] = harness.slack.wait_for("views.publish")
     assert published.args["user_id"] == DANA
     assert_valid_blocks(published.args["view"]["blocks"])

@@ -71,15 +71,15 @@ class ClaudeDrafter:
             ],
             tool_choice={"type": "tool", "name": TOOL_NAME},
         )
-        call = next(
-            (b for b in message.content if b.type == "tool_use" and b.name == TOOL_NAME), None
-        )
+        call = next((b for b in message.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
         if call is None:
             raise DraftingError(f"Claude answered without calling {TOOL_NAME} (stop: {message.stop_reason})")
         try:
             data = _ToolInput.model_validate(call.input)
         except ValidationError as exc:
-            raise DraftingError(f"Claude's draft did not match the schema: {exc.errors()[0]['msg']}") from None
+            raise DraftingError(
+                f"Claude's draft did not match the schema: {exc.errors()[0]['msg']}"
+            ) from None
         by_id = {e.id: e for e in context.engagements}
         sources = [by_id[i].ref() for i in data.source_ids if i in by_id] or [
             e.ref() for e in context.engagements[:3]

@@ -1,4 +1,4 @@
-"""Checks applied to every draft, whoever wrote it: people decide price, timing, scope, access and promises."""
+"""Checks on every draft, whoever wrote it: people decide price, timing, scope, access and promises."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ SENSITIVE = {
         "Pricing comes up: a person decides what to quote or discount.",
     ),
     "timing": (
-        re.compile(r"\b(deadline|go[- ]live|by (the )?end of|launch date|timeline|next (week|month) at the latest)\b", re.I),
+        re.compile(
+            r"\b(deadline|go[- ]live|by (the )?end of|launch date|timeline|"
+            r"next (week|month) at the latest)\b",
+            re.I,
+        ),
         "Timing comes up: confirm any date before committing to it.",
     ),
     "scope": (

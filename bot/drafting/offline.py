@@ -47,7 +47,8 @@ def _day(at: datetime) -> str:
 
 
 def _next_weekdays(after: datetime, count: int = 2) -> list[str]:
-    days, d = [], after
+    days: list[str] = []
+    d = after
     while len(days) < count:
         d += timedelta(days=1)
         if d.weekday() < 5:

@@ -67,7 +67,10 @@ def refresh(deps: Deps, followup_id: int) -> None:
     for card in fu.cards:
         try:
             deps.chat.update_card(
-                card.channel, card.ts, to_dicts(card_blocks(fu, escalation=card.kind == "escalation")), card_text(fu)
+                card.channel,
+                card.ts,
+                to_dicts(card_blocks(fu, escalation=card.kind == "escalation")),
+                card_text(fu),
             )
         except Exception:
             log.exception("could not update card %s/%s for follow-up %s", card.channel, card.ts, fu.id)
@@ -78,6 +81,8 @@ def unposted(session: Session) -> list[int]:
     has_card = select(CardMessage.followup_id)
     return list(
         session.scalars(
-            select(FollowUp.id).where(FollowUp.state == "pending", FollowUp.id.not_in(has_card)).order_by(FollowUp.id)
+            select(FollowUp.id)
+            .where(FollowUp.state == "pending", FollowUp.id.not_in(has_card))
+            .order_by(FollowUp.id)
         )
     )

@@ -11,7 +11,13 @@ from bot.states import Action
 
 
 def mark_escalated(
-    deps: Deps, followup_id: int, *, actor: str, person: str | None, reason: str | None, where: str | None = None
+    deps: Deps,
+    followup_id: int,
+    *,
+    actor: str,
+    person: str | None,
+    reason: str | None,
+    where: str | None = None,
 ) -> str:
     """Store the escalation; returns where it goes (a user or channel id)."""
     target = person or deps.config.slack.escalation_channel
@@ -22,8 +28,15 @@ def mark_escalated(
     with deps.db.session() as s:
         fu = load(s, followup_id)
         authorize(deps, fu, actor, where=where)
-        transition(s, fu, Action.ESCALATE, actor=actor, now=deps.clock.now(), values={"escalated_to": target},
-                   detail={"to": target, "reason": (reason or "").strip() or None})
+        transition(
+            s,
+            fu,
+            Action.ESCALATE,
+            actor=actor,
+            now=deps.clock.now(),
+            values={"escalated_to": target},
+            detail={"to": target, "reason": (reason or "").strip() or None},
+        )
     return target
 
 

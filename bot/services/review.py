@@ -55,11 +55,23 @@ def claim(
             )
             s.add(edit)
             s.flush()
-            detail = {"draft_id": edit.id, "subject_changed": edit.subject != base.subject,
-                      "body_changed": edit.body != base.body}
-        message_id = fu.message_id or make_msgid(idstring=f"followup-{fu.id}", domain=deps.config.mail.message_id_domain)
-        transition(s, fu, action, actor=actor, now=now, values={"message_id": message_id, "last_error": None},
-                   detail=detail)
+            detail = {
+                "draft_id": edit.id,
+                "subject_changed": edit.subject != base.subject,
+                "body_changed": edit.body != base.body,
+            }
+        message_id = fu.message_id or make_msgid(
+            idstring=f"followup-{fu.id}", domain=deps.config.mail.message_id_domain
+        )
+        transition(
+            s,
+            fu,
+            action,
+            actor=actor,
+            now=now,
+            values={"message_id": message_id, "last_error": None},
+            detail=detail,
+        )
 
 
 def deliver(deps: Deps, followup_id: int, *, actor: str) -> FollowUpView:
@@ -81,8 +93,15 @@ def deliver(deps: Deps, followup_id: int, *, actor: str) -> FollowUpView:
         deps.mailer.send(email)
     except DeliveryError as exc:
         with deps.db.session() as s:
-            transition(s, load(s, followup_id), Action.DELIVERY_FAILED, actor=actor, now=deps.clock.now(),
-                       values={"last_error": str(exc)}, detail={"error": str(exc)})
+            transition(
+                s,
+                load(s, followup_id),
+                Action.DELIVERY_FAILED,
+                actor=actor,
+                now=deps.clock.now(),
+                values={"last_error": str(exc)},
+                detail={"error": str(exc)},
+            )
         cards.refresh(deps, followup_id)
         return cards.view(deps, followup_id)
 
@@ -90,18 +109,36 @@ def deliver(deps: Deps, followup_id: int, *, actor: str) -> FollowUpView:
     engagement_id, crm_error = None, None
     try:
         engagement_id = deps.crm.log_email(
-            contact_id=contact_id, deal_id=deal_id, owner_id=None, subject=email.subject, body=email.body,
-            message_id=email.message_id, sent_at=sent_at,
+            contact_id=contact_id,
+            deal_id=deal_id,
+            owner_id=None,
+            subject=email.subject,
+            body=email.body,
+            message_id=email.message_id,
+            sent_at=sent_at,
         )
     except Exception as exc:  # the email is out; say plainly that the CRM log is missing
         log.exception("logging follow-up %s to the CRM failed", followup_id)
         crm_error = f"Sent, but logging to the CRM failed: {exc}"
     with deps.db.session() as s:
         transition(
-            s, load(s, followup_id), Action.DELIVERED, actor=actor, now=sent_at,
-            values={"sent_at": sent_at, "sent_by": actor, "sent_draft_id": draft_id,
-                    "crm_engagement_id": engagement_id, "last_error": crm_error},
-            detail={"message_id": email.message_id, "crm_engagement_id": engagement_id, "crm_error": crm_error},
+            s,
+            load(s, followup_id),
+            Action.DELIVERED,
+            actor=actor,
+            now=sent_at,
+            values={
+                "sent_at": sent_at,
+                "sent_by": actor,
+                "sent_draft_id": draft_id,
+                "crm_engagement_id": engagement_id,
+                "last_error": crm_error,
+            },
+            detail={
+                "message_id": email.message_id,
+                "crm_engagement_id": engagement_id,
+                "crm_error": crm_error,
+            },
         )
     cards.refresh(deps, followup_id)
     return cards.view(deps, followup_id)

@@ -106,7 +106,11 @@ def scan(deps: Deps, *, post: bool = True) -> ScanResult:
     result = ScanResult()
     triggers = run_rules(deps.crm, deps.config, deps.calendar, deps.clock.now())
     with deps.db.session() as s:
-        known = set(s.scalars(select(FollowUp.dedupe_key).where(FollowUp.dedupe_key.in_([t.dedupe_key for t in triggers]))))
+        known = set(
+            s.scalars(
+                select(FollowUp.dedupe_key).where(FollowUp.dedupe_key.in_([t.dedupe_key for t in triggers]))
+            )
+        )
     for trigger in triggers:
         if trigger.dedupe_key in known:
             result.already_known += 1

@@ -47,8 +47,15 @@ def snooze(
     with deps.db.session() as s:
         fu = load(s, followup_id)
         authorize(deps, fu, actor, where=where)
-        transition(s, fu, Action.SNOOZE, actor=actor, now=now, values={"snoozed_until": until},
-                   detail={"choice": choice.value, "until": until.isoformat(), "tz": tz_name})
+        transition(
+            s,
+            fu,
+            Action.SNOOZE,
+            actor=actor,
+            now=now,
+            values={"snoozed_until": until},
+            detail={"choice": choice.value, "until": until.isoformat(), "tz": tz_name},
+        )
     cards.refresh(deps, followup_id)
     return cards.view(deps, followup_id)
 
@@ -58,14 +65,26 @@ def resurface_due(deps: Deps) -> list[int]:
     are rows, not timers)."""
     now = deps.clock.now()
     with deps.db.session() as s:
-        due = list(s.scalars(select(FollowUp.id).where(FollowUp.state == State.SNOOZED.value,
-                                                       FollowUp.snoozed_until <= now).order_by(FollowUp.id)))
+        due = list(
+            s.scalars(
+                select(FollowUp.id)
+                .where(FollowUp.state == State.SNOOZED.value, FollowUp.snoozed_until <= now)
+                .order_by(FollowUp.id)
+            )
+        )
     back = []
     for fid in due:
         with deps.db.session() as s:
             fu = load(s, fid)
-            transition(s, fu, Action.RESURFACE, actor="scheduler", now=now, values={"snoozed_until": None},
-                       detail={"was_due": fu.snoozed_until.isoformat() if fu.snoozed_until else None})
+            transition(
+                s,
+                fu,
+                Action.RESURFACE,
+                actor="scheduler",
+                now=now,
+                values={"snoozed_until": None},
+                detail={"was_due": fu.snoozed_until.isoformat() if fu.snoozed_until else None},
+            )
         back.append(fid)
         fu_view = cards.view(deps, fid)
         channel = cards.owner_destination(deps, fu_view)

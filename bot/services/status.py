@@ -34,16 +34,28 @@ def queue(deps: Deps, user_id: str) -> dict[str, list[FollowUpView]]:
             select(FollowUp)
             .where(or_(FollowUp.owner_slack_id == user_id, FollowUp.escalated_to == user_id))
             .where(or_(FollowUp.state != State.SENT.value, FollowUp.sent_at >= today))
-            .options(selectinload(FollowUp.drafts), selectinload(FollowUp.cards), selectinload(FollowUp.events))
+            .options(
+                selectinload(FollowUp.drafts), selectinload(FollowUp.cards), selectinload(FollowUp.events)
+            )
             .order_by(FollowUp.triggered_at)
         ).all()
         views = [snapshot(r) for r in rows]
     groups: dict[str, list[FollowUpView]] = {
-        "Overdue": [], "Pending": [], "Escalated": [], "Snoozed": [], "Failed": [], "Sent today": []
+        "Overdue": [],
+        "Pending": [],
+        "Escalated": [],
+        "Snoozed": [],
+        "Failed": [],
+        "Sent today": [],
     }
     triggered = {r.id: r.triggered_at for r in rows}
-    by_state = {State.ESCALATED: "Escalated", State.SNOOZED: "Snoozed", State.FAILED: "Failed",
-                State.SENT: "Sent today", State.SENDING: "Pending"}
+    by_state = {
+        State.ESCALATED: "Escalated",
+        State.SNOOZED: "Snoozed",
+        State.FAILED: "Failed",
+        State.SENT: "Sent today",
+        State.SENDING: "Pending",
+    }
     for v in views:
         if v.state is State.PENDING:
             waited = deps.calendar.elapsed(triggered[v.id], now)

@@ -21,19 +21,47 @@ AT = datetime(2026, 11, 18, 20, 0, tzinfo=UTC)
 
 
 def make(state: State = State.PENDING, *, long: bool = False, **changes) -> FollowUpView:
-    body = ("A <b>tricky</b> & long line. " * 200)[:2900] if long else "Hi Sarah,\n\nWould Thursday work?\n\nDana"
+    body = (
+        ("A <b>tricky</b> & long line. " * 200)[:2900]
+        if long
+        else "Hi Sarah,\n\nWould Thursday work?\n\nDana"
+    )
     draft = DraftView(
-        id=1, origin="ai", author="offline", summary=("Summary & <context> " * 300) if long else "Sarah wants a demo.",
-        classification="demo request", urgency="high", missing_information=["Budget", "Timeline"] * (20 if long else 1),
+        id=1,
+        origin="ai",
+        author="offline",
+        summary=("Summary & <context> " * 300) if long else "Sarah wants a demo.",
+        classification="demo request",
+        urgency="high",
+        missing_information=["Budget", "Timeline"] * (20 if long else 1),
         review_flags=["Pricing comes up: a person decides what to quote or discount."] * (30 if long else 1),
-        sources=[{"kind": "form", "id": "eng-1", "label": "Inbound form: Demo request " * (10 if long else 1)}] * 6,
-        subject="Re: Demo request", body=body,
+        sources=[
+            {"kind": "form", "id": "eng-1", "label": "Inbound form: Demo request " * (10 if long else 1)}
+        ]
+        * 6,
+        subject="Re: Demo request",
+        body=body,
     )
     fu = FollowUpView(
-        id=7, rule="inbound_no_response", reason="Inbound form unanswered for 8.0 business hours (limit 2)",
-        state=state, contact_name="Sarah Chen" * (30 if long else 1), contact_email="sarah@northwind.example",
-        company_name="Northwind", owner_name="Dana Whitfield", owner_slack_id="UDANA", draft=draft, edited=False,
-        cards=[CardRef("DDANA", "1700000000.000001", "https://acme.slack.com/archives/DDANA/p1700000000000001", "card")],
+        id=7,
+        rule="inbound_no_response",
+        reason="Inbound form unanswered for 8.0 business hours (limit 2)",
+        state=state,
+        contact_name="Sarah Chen" * (30 if long else 1),
+        contact_email="sarah@northwind.example",
+        company_name="Northwind",
+        owner_name="Dana Whitfield",
+        owner_slack_id="UDANA",
+        draft=draft,
+        edited=False,
+        cards=[
+            CardRef(
+                "DDANA",
+                "1700000000.000001",
+                "https://acme.slack.com/archives/DDANA/p1700000000000001",
+                "card",
+            )
+        ],
     )
     return replace(fu, **changes)
 
@@ -44,7 +72,11 @@ STATES = {
     State.SENT: {"sent_at": AT, "sent_by": "UDANA", "edited": True},
     State.FAILED: {"last_error": "554 5.7.1 Relay access denied " * 40},
     State.SNOOZED: {"snoozed_until": AT},
-    State.ESCALATED: {"escalated_to": "UMANAGER", "escalated_by": "UDANA", "escalation_reason": "discount " * 200},
+    State.ESCALATED: {
+        "escalated_to": "UMANAGER",
+        "escalated_by": "UDANA",
+        "escalation_reason": "discount " * 200,
+    },
 }
 
 
@@ -58,10 +90,16 @@ def test_card_is_valid_in_every_state(state: State, long: bool):
 
 def test_buttons_follow_the_state():
     assert action_ids(to_dicts(card_blocks(make()))) == [
-        ActionId.CARD_APPROVE, ActionId.CARD_EDIT, ActionId.CARD_SNOOZE, ActionId.CARD_ESCALATE]
+        ActionId.CARD_APPROVE,
+        ActionId.CARD_EDIT,
+        ActionId.CARD_SNOOZE,
+        ActionId.CARD_ESCALATE,
+    ]
     escalated = make(State.ESCALATED, **STATES[State.ESCALATED])
     assert ActionId.CARD_ESCALATE not in action_ids(to_dicts(card_blocks(escalated)))
-    assert action_ids(to_dicts(card_blocks(make(State.FAILED, **STATES[State.FAILED])))) == [ActionId.CARD_RETRY]
+    assert action_ids(to_dicts(card_blocks(make(State.FAILED, **STATES[State.FAILED])))) == [
+        ActionId.CARD_RETRY
+    ]
     for state in (State.SENT, State.SENDING, State.SNOOZED):
         assert action_ids(to_dicts(card_blocks(make(state, **STATES[state])))) == []
 
@@ -69,7 +107,12 @@ def test_buttons_follow_the_state():
 def test_user_text_cannot_inject_mentions():
     fu = make(contact_name="<!channel> Eve", draft=replace(make().draft, body="<@U999> hello <!here>"))
     shown = texts(to_dicts(card_blocks(fu)), kinds=("mrkdwn",))  # plain_text never parses mentions
-    assert "&lt;@U999&gt; hello" in shown and "<!channel>" not in shown and "<@U999>" not in shown and "<!here>" not in shown
+    assert (
+        "&lt;@U999&gt; hello" in shown
+        and "<!channel>" not in shown
+        and "<@U999>" not in shown
+        and "<!here>" not in shown
+    )
 
 
 @pytest.mark.parametrize("long", [False, True])
@@ -84,8 +127,14 @@ def test_modals_are_valid(long: bool):
 
 def test_status_and_help_are_valid_even_with_a_long_queue():
     many = [make(long=True) for _ in range(30)]
-    groups = {"Overdue": many, "Pending": many, "Escalated": many, "Snoozed": [make(State.SNOOZED, snoozed_until=AT)],
-              "Failed": many, "Sent today": many}
+    groups = {
+        "Overdue": many,
+        "Pending": many,
+        "Escalated": many,
+        "Snoozed": [make(State.SNOOZED, snoozed_until=AT)],
+        "Failed": many,
+        "Sent today": many,
+    }
     blocks = to_dicts(status_blocks(groups))
     assert_valid_blocks(blocks)
     assert "…and 22 more" in texts(blocks)  # the first groups show 8 of 30

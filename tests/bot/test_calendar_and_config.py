@@ -36,7 +36,9 @@ def test_business_time_skips_public_holidays():
 
 
 def test_a_bad_value_names_the_key():
-    with pytest.raises(ConfigError, match=r"triggers\.stale_deal\.days_by_stage\.contractsent: .*greater than 0"):
+    with pytest.raises(
+        ConfigError, match=r"triggers\.stale_deal\.days_by_stage\.contractsent: .*greater than 0"
+    ):
         parse_config({"triggers": {"stale_deal": {"days_by_stage": {"contractsent": 0}}}})
     with pytest.raises(ConfigError, match=r"business_hours\.timezone: unknown time zone 'Mars/Base'"):
         parse_config({"business_hours": {"timezone": "Mars/Base"}})

@@ -29,8 +29,16 @@ def contexts(tmp_path) -> list[LeadContext]:
     seed(db, NOW)
     config = FollowupConfig()
     crm = EmbeddedCRM(db)
-    deps = Deps(db=db, crm=crm, drafter=OfflineDrafter(), fallback_drafter=None, mailer=None,  # type: ignore[arg-type]
-                chat=None, clock=None, config=config)  # type: ignore[arg-type]
+    deps = Deps(
+        db=db,
+        crm=crm,
+        drafter=OfflineDrafter(),
+        fallback_drafter=None,
+        mailer=None,  # type: ignore[arg-type]
+        chat=None,
+        clock=None,
+        config=config,
+    )  # type: ignore[arg-type]
     triggers = run_rules(crm, config, BusinessCalendar(config.business_hours), NOW)
     return [assemble_context(deps, t) for t in triggers]
 
@@ -59,7 +67,9 @@ def test_offline_drafts_quote_the_last_interaction_and_make_one_ask(contexts):
 
 
 def test_guardrails_flag_pricing_for_a_person(contexts):
-    pricing = next(c for c in contexts if any("pricing" in e.body.lower() for e in c.engagements if e.is_inbound))
+    pricing = next(
+        c for c in contexts if any("pricing" in e.body.lower() for e in c.engagements if e.is_inbound)
+    )
     out, used = draft_with_fallback(OfflineDrafter(), None, pricing)
     assert used.name == "offline"
     assert any("Pricing comes up" in f for f in out.review_flags)
@@ -81,7 +91,7 @@ def test_claude_drafter_sends_the_context_and_keeps_the_structured_answer(claude
         "review_flags": [],
         "subject": "The DPA review",
         "body": f"Hi {ctx.contact.first_name},\n\nOn our call you said legal review was the last step. "
-                "Would a 15-minute call with your counsel this week help close it out?\n\nDana",
+        "Would a 15-minute call with your counsel this week help close it out?\n\nDana",
         "source_ids": [call_id, "made-up-id"],
     }
     out = _claude(claude).draft(ctx)
@@ -96,7 +106,13 @@ def test_claude_drafter_sends_the_context_and_keeps_the_structured_answer(claude
 
 
 def test_claude_unusable_answer_is_an_error(claude, contexts):
-    claude.tool_input = {"summary": "x", "classification": "y", "urgency": "urgent!!", "subject": "s", "body": "b"}
+    claude.tool_input = {
+        "summary": "x",
+        "classification": "y",
+        "urgency": "urgent!!",
+        "subject": "s",
+        "body": "b",
+    }
     with pytest.raises(DraftingError, match="schema"):
         _claude(claude).draft(contexts[0])
 

@@ -36,8 +36,17 @@ def test_both_rules_fire_on_the_small_book(database_url):
 def test_an_answered_inquiry_does_not_fire(database_url):
     db, crm = _crm(database_url)
     with db.session() as s:
-        s.add(CrmEngagement(id="eng-9", type="email", direction="outbound", occurred_at=NOW - timedelta(hours=20),
-                            contact_id="ct-1", body="Happy to show you a demo.", subject="Re: Demo request"))
+        s.add(
+            CrmEngagement(
+                id="eng-9",
+                type="email",
+                direction="outbound",
+                occurred_at=NOW - timedelta(hours=20),
+                contact_id="ct-1",
+                body="Happy to show you a demo.",
+                subject="Re: Demo request",
+            )
+        )
     assert "ct-1" not in _rules(crm, FollowupConfig())
 
 
@@ -51,5 +60,7 @@ def test_stale_thresholds_are_per_stage(database_url):
     _, crm = _crm(database_url)
     lenient = parse_config({"triggers": {"stale_deal": {"days_by_stage": {"contractsent": 30}}}})
     assert "ct-2" not in _rules(crm, lenient)
-    off = parse_config({"triggers": {"stale_deal": {"enabled": False}, "inbound_no_response": {"enabled": False}}})
+    off = parse_config(
+        {"triggers": {"stale_deal": {"enabled": False}, "inbound_no_response": {"enabled": False}}}
+    )
     assert _rules(crm, off) == {}

@@ -27,7 +27,9 @@ class FakeClaude:
 
     def _messages(self, request: Request) -> Response:
         # the SDK sends the key as x-api-key or as a bearer token, depending on its version
-        given = request.headers.get("x-api-key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+        given = request.headers.get("x-api-key") or request.headers.get("Authorization", "").removeprefix(
+            "Bearer "
+        )
         if given != self.api_key:
             return self._error(401, "authentication_error", "invalid x-api-key")
         body = request.get_json()

@@ -62,7 +62,9 @@ class FakeSlack:
             if len(found) >= count:
                 return found
             time.sleep(0.02)
-        raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}: {self.methods()}")
+        raise AssertionError(
+            f"expected {count} {method} call(s), got {len(self.of(method))}: {self.methods()}"
+        )
 
     def wait_for_response(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -107,8 +109,15 @@ class FakeSlack:
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "followup",
-                    "team_id": "T0001", "user_id": "UBOT", "bot_id": "B0001"}
+            return {
+                "ok": True,
+                "url": "https://acme.slack.com/",
+                "team": "Acme",
+                "user": "followup",
+                "team_id": "T0001",
+                "user_id": "UBOT",
+                "bot_id": "B0001",
+            }
         if method == "chat.postMessage":
             channel = args["channel"]
             if channel.startswith("U"):
@@ -119,8 +128,11 @@ class FakeSlack:
             return {"ok": True, "channel": args["channel"], "ts": args["ts"]}
         if method == "chat.getPermalink":
             ts = args["message_ts"].replace(".", "")
-            return {"ok": True, "channel": args["channel"],
-                    "permalink": f"https://acme.slack.com/archives/{args['channel']}/p{ts}"}
+            return {
+                "ok": True,
+                "channel": args["channel"],
+                "permalink": f"https://acme.slack.com/archives/{args['channel']}/p{ts}",
+            }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1700000000.999999"}
         if method == "users.lookupByEmail":

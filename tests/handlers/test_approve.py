@@ -15,14 +15,17 @@ def test_scan_posts_a_card_to_the_owners_dm(harness):
     cards = seed_and_scan(harness)
     posts = harness.slack.of("chat.postMessage")
     assert [p.args["channel"] for p in posts] == [DANA, DANA]  # owner found by email → DM
-    fid, card = cards["ct-1"]
+    fid, _ = cards["ct-1"]
     post = next(p for p in posts if "Sarah Chen" in texts(p.args["blocks"]))
     assert_valid_blocks(post.args["blocks"])
     shown = texts(post.args["blocks"])
     assert "Inbound form submission unanswered" in shown
     assert "Could we see a demo for our 40 dispatchers" in shown  # the real last interaction
     assert action_ids(post.args["blocks"]) == [
-        ActionId.CARD_APPROVE, ActionId.CARD_EDIT, ActionId.CARD_SNOOZE, ActionId.CARD_ESCALATE
+        ActionId.CARD_APPROVE,
+        ActionId.CARD_EDIT,
+        ActionId.CARD_SNOOZE,
+        ActionId.CARD_ESCALATE,
     ]
     assert followup(harness, fid).state == "pending"
 
@@ -60,7 +63,9 @@ def test_double_click_sends_exactly_once(harness):
     replies = []
 
     def click(name: str) -> None:
-        replies.append(harness.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid), response=name))
+        replies.append(
+            harness.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid), response=name)
+        )
 
     threads = [threading.Thread(target=click, args=(f"c{i}",)) for i in range(3)]
     for t in threads:
@@ -72,8 +77,10 @@ def test_double_click_sends_exactly_once(harness):
     refusals = harness.slack.wait_for_response(2)
     assert len(harness.mailbox.messages) == 1
     assert all(r["response_type"] == "ephemeral" for r in refusals)
-    assert all("nothing was changed" in r["text"] or "already" in r["text"] or "being sent" in r["text"]
-               for r in refusals)
+    assert all(
+        "nothing was changed" in r["text"] or "already" in r["text"] or "being sent" in r["text"]
+        for r in refusals
+    )
     assert [e.action for e in followup(harness, fid).events].count("approve") == 1
 
 

@@ -25,7 +25,10 @@ def test_status_lists_the_callers_queue_with_links(harness):
     assert "Overdue: 0 · Pending: 1 · Escalated: 0 · Snoozed: 1 · Failed: 0 · Sent today: 0" in shown
     assert "Sarah Chen" in shown and "Omar Haddad" in shown and ":zzz: until" in shown
     links = [b["accessory"]["url"] for b in answer["blocks"] if b.get("accessory")]
-    assert f"https://acme.slack.com/archives/{cards['ct-1'][1][0]}/p{cards['ct-1'][1][1].replace('.', '')}" in links
+    assert (
+        f"https://acme.slack.com/archives/{cards['ct-1'][1][0]}/p{cards['ct-1'][1][1].replace('.', '')}"
+        in links
+    )
 
 
 def test_status_for_someone_with_nothing_queued(harness):
@@ -49,7 +52,10 @@ def test_help_and_unknown_subcommand(harness):
 def test_unsigned_and_badly_signed_requests_get_401(harness):
     body = "command=%2Ffollowup&text=status&user_id=UDANA"
     assert harness.signed_post(body, "application/x-www-form-urlencoded", sign=False).status == 401
-    assert harness.signed_post(body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64).status == 401
+    assert (
+        harness.signed_post(body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64).status
+        == 401
+    )
     stale = int(time.time()) - 60 * 10  # a replayed request
     assert harness.signed_post(body, "application/x-www-form-urlencoded", timestamp=stale).status == 401
     assert harness.slack.responses == []

@@ -37,9 +37,14 @@ def test_edit_opens_a_prefilled_modal(harness):
 def test_empty_body_is_refused_inline_and_nothing_is_sent(harness):
     fid, card = seed_and_scan(harness)["ct-1"]
     meta = _open_modal(harness, fid, card)["private_metadata"]
-    reply = harness.submit(CallbackId.EDIT_MODAL, user=DANA, private_metadata=meta, values=_values("Hi", "   "))
+    reply = harness.submit(
+        CallbackId.EDIT_MODAL, user=DANA, private_metadata=meta, values=_values("Hi", "   ")
+    )
     assert reply.status == 200
-    assert reply.json() == {"response_action": "errors", "errors": {BlockId.EDIT_BODY: "The message can't be empty."}}
+    assert reply.json() == {
+        "response_action": "errors",
+        "errors": {BlockId.EDIT_BODY: "The message can't be empty."},
+    }
     assert followup(harness, fid).state == "pending"
     assert harness.mailbox.messages == []
 
@@ -48,8 +53,12 @@ def test_edited_version_is_sent_and_both_versions_are_kept(harness):
     fid, card = seed_and_scan(harness)["ct-1"]
     meta = _open_modal(harness, fid, card)["private_metadata"]
     body = "Hi Sarah,\n\nHappy to show the dispatch board to your team. Does Thursday 2pm ET work?\n\nDana"
-    reply = harness.submit(CallbackId.EDIT_MODAL, user=DANA, private_metadata=meta,
-                           values=_values("Demo for your dispatchers", body))
+    reply = harness.submit(
+        CallbackId.EDIT_MODAL,
+        user=DANA,
+        private_metadata=meta,
+        values=_values("Demo for your dispatchers", body),
+    )
     assert reply.status == 200 and reply.body == ""  # closes the modal
 
     [mail] = harness.mailbox.wait_for(1)

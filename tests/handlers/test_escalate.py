@@ -13,11 +13,16 @@ def _escalate(harness, fid, card, *, person=None, reason="They ask for a 20% dis
     view = harness.slack.wait_for("views.open")[-1].args["view"]
     assert_valid_view(view)
     values = {
-        BlockId.ESCALATE_USER: {ActionId.ESCALATE_USER_INPUT: {"type": "users_select", "selected_user": person}},
-        BlockId.ESCALATE_REASON: {ActionId.ESCALATE_REASON_INPUT: {"type": "plain_text_input", "value": reason}},
+        BlockId.ESCALATE_USER: {
+            ActionId.ESCALATE_USER_INPUT: {"type": "users_select", "selected_user": person}
+        },
+        BlockId.ESCALATE_REASON: {
+            ActionId.ESCALATE_REASON_INPUT: {"type": "plain_text_input", "value": reason}
+        },
     }
-    return harness.submit(CallbackId.ESCALATE_MODAL, user=DANA, private_metadata=view["private_metadata"],
-                          values=values)
+    return harness.submit(
+        CallbackId.ESCALATE_MODAL, user=DANA, private_metadata=view["private_metadata"], values=values
+    )
 
 
 def test_escalate_to_the_channel_posts_context_and_a_link(harness):
@@ -31,7 +36,11 @@ def test_escalate_to_the_channel_posts_context_and_a_link(harness):
     assert_valid_blocks(blocks)
     shown = texts(blocks)
     assert "Escalated: Omar Haddad" in shown and "20% discount" in shown
-    link = next(b["accessory"] for b in blocks if b.get("accessory", {}).get("action_id") == ActionId.CARD_OPEN_ORIGINAL)
+    link = next(
+        b["accessory"]
+        for b in blocks
+        if b.get("accessory", {}).get("action_id") == ActionId.CARD_OPEN_ORIGINAL
+    )
     assert link["url"] == f"https://acme.slack.com/archives/{card[0]}/p{card[1].replace('.', '')}"
 
     harness.slack.wait_for("chat.update")

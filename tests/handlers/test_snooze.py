@@ -63,4 +63,6 @@ def test_next_week_means_monday_morning_for_the_rep():
     assert until == datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
     assert snooze_until(SnoozeChoice.THREE_DAYS, now, None) == now + timedelta(days=3)
     # an unknown zone from Slack falls back to UTC rather than failing the click
-    assert snooze_until(SnoozeChoice.TOMORROW_9, now, "Mars/Olympus") == datetime(2026, 11, 19, 9, tzinfo=ZoneInfo("UTC"))
+    assert snooze_until(SnoozeChoice.TOMORROW_9, now, "Mars/Olympus") == datetime(
+        2026, 11, 19, 9, tzinfo=ZoneInfo("UTC")
+    )
