@@ -100,9 +100,9 @@ class Runtime:
 
 def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool = False) -> Runtime:
     """Everything `followup serve` runs, wired; tests build the same thing against local fakes."""
+    client = slack_client(settings)
     if not socket_mode:
         settings.require("slack_signing_secret")
-    client = slack_client(settings)
     deps = build_deps(settings, chat_client=client, clock=clock)
     workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="followup-listener")
     try:

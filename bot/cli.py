@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot.errors import FollowupError
 from bot.settings import Settings, load_settings
@@ -140,5 +141,5 @@ def main() -> None:
     try:
         cli()
     except FollowupError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         sys.exit(2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from email.utils import make_msgid
+import uuid
 
 from bot.errors import DeliveryError, FollowupError
 from bot.models import Draft
@@ -60,9 +60,7 @@ def claim(
                 "subject_changed": edit.subject != base.subject,
                 "body_changed": edit.body != base.body,
             }
-        message_id = fu.message_id or make_msgid(
-            idstring=f"followup-{fu.id}", domain=deps.config.mail.message_id_domain
-        )
+        message_id = fu.message_id or new_message_id(fu.id, deps.config.mail.message_id_domain)
         transition(
             s,
             fu,
@@ -72,6 +70,11 @@ def claim(
             values={"message_id": message_id, "last_error": None},
             detail=detail,
         )
+
+
+def new_message_id(followup_id: int, domain: str) -> str:
+    """Unique, and short enough that no mail server folds the header (replies are matched on it)."""
+    return f"<followup-{followup_id}.{uuid.uuid4().hex[:20]}@{domain}>"
 
 
 def deliver(deps: Deps, followup_id: int, *, actor: str) -> FollowUpView:

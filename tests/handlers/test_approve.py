@@ -44,7 +44,7 @@ def test_approve_sends_once_logs_to_crm_and_updates_the_card(harness):
     harness.slack.wait_for("chat.update", 2)  # "Sending…", then "Sent"
     fu = followup(harness, fid)
     assert fu.state == "sent" and fu.sent_by == DANA
-    assert mail["Message-ID"] == fu.message_id
+    assert mail["Message-ID"] == fu.message_id and fu.message_id.startswith(f"<followup-{fid}.")
 
     with harness.deps.db.session() as s:
         logged = s.query(CrmEngagement).filter_by(message_id=fu.message_id).one()

@@ -1,0 +1,129 @@
+"""The `followup` command as a user runs it: real processes, real exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.smtp import free_port
+
+FOLLOWUP = str(Path(sys.executable).parent / "followup")
+SECRET_VARS = [k for k in os.environ if k.startswith(("SLACK_", "HUBSPOT_", "ANTHROPIC_", "SMTP_"))] + [
+    "DATABASE_URL",
+    "FOLLOWUP_CONFIG",
+    "PORT",
+]
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
+    return subprocess.run(
+        [FOLLOWUP, *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_help_lists_the_commands(tmp_path):
+    out = run("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    for command in ("demo", "seed", "scan", "serve", "migrate"):
+        assert command in out.stdout
+    assert run("scan", "--help", cwd=tmp_path).stdout.count("--dry-run") == 1
+
+
+def test_demo_prints_cards_offline(tmp_path):
+    out = run("demo", cwd=tmp_path, env={"COLUMNS": "120"})
+    assert out.returncode == 0, out.stderr
+    assert "Seeded 45 contacts at 25 companies" in out.stdout
+    triggered = int(out.stdout.split(" follow-ups triggered")[0].split()[-1])
+    assert triggered >= 10
+    assert out.stdout.count("Block Kit Builder: https://app.slack.com/block-kit-builder/#") == triggered
+    assert out.stdout.count('"blocks": [') == triggered  # the JSON of each card
+    assert "[ Approve & send ]" in out.stdout
+    assert not list(tmp_path.iterdir())  # the demo leaves the working directory alone
+
+
+def test_seed_then_dry_run_scan(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
+    assert run("migrate", cwd=tmp_path, env=env).returncode == 0
+    seeded = run("seed", cwd=tmp_path, env=env)
+    assert seeded.returncode == 0 and "Seeded 45 contacts" in seeded.stdout
+    scan = run("scan", "--dry-run", cwd=tmp_path, env=env)
+    assert scan.returncode == 0
+    assert "inbound_no_response" in scan.stdout and "stale_deal" in scan.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "SLACK_BOT_TOKEN is not set"),
+        ({"SLACK_BOT_TOKEN": "not-a-token"}, "SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
+        ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN must be an app-level token"),
+        ({"SMTP_PORT": "twenty-five"}, "SMTP_PORT"),
+        (
+            {"FOLLOWUP_CONFIG": "nope.toml", "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
+            "FOLLOWUP_CONFIG points at nope.toml",
+        ),
+    ],
+)
+def test_serve_explains_bad_settings_in_one_line(tmp_path, env, message):
+    out = run("serve", cwd=tmp_path, env=env)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+def test_serve_reports_a_token_slack_rejects(tmp_path, slack):
+    env = {"SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": slack.api_url}
+    out = run("serve", cwd=tmp_path, env=env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "SLACK_BOT_TOKEN was rejected by Slack" in out.stderr and "invalid_auth" in out.stderr
+
+
+def test_serve_runs_http_mode_with_healthz(tmp_path, slack):
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.api_url,
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
+    }
+    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
+    proc = subprocess.Popen(
+        [FOLLOWUP, "serve"],
+        cwd=tmp_path,
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
+                    assert resp.status == 200 and resp.read() == b'{"ok": true}'
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "serve did not come up"
+                time.sleep(0.2)
+        slack.wait_for("auth.test")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
