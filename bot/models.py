@@ -48,6 +48,7 @@ class FollowUp(Base):
     contact_name: Mapped[str] = mapped_column(String(200))
     company_name: Mapped[str | None] = mapped_column(String(200))
     deal_id: Mapped[str | None] = mapped_column(String(64))
+    owner_crm_id: Mapped[str | None] = mapped_column(String(64))
     owner_email: Mapped[str | None] = mapped_column(String(320))
     owner_name: Mapped[str | None] = mapped_column(String(200))
     owner_slack_id: Mapped[str | None] = mapped_column(String(32))

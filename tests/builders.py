@@ -1,4 +1,4 @@
-"""Small, explicit CRM fixtures for tests (the demo uses the generated sample book instead)."""
+"""One small book of business, loadable into the embedded CRM and into the fake HubSpot alike."""
 
 from __future__ import annotations
 
@@ -6,77 +6,137 @@ from datetime import datetime, timedelta
 
 from bot.db import Database
 from crm.tables import CrmCompany, CrmContact, CrmDeal, CrmEngagement, CrmOwner
+from tests.fakes.hubspot_api import FakeHubSpot
 
 DANA_EMAIL = "dana.whitfield@followup-demo.com"
+SARAH, OMAR = "101", "102"  # contacts (HubSpot ids are numeric)
+DEAL = "301"
+DEMO_REQUEST = (
+    "Could we see a demo for our 40 dispatchers? We want to replace spreadsheets before Q1 planning."
+)
+CALL_NOTE = "Omar said legal review of the DPA is the last open item before signature."
 
 
 def small_book(db: Database, now: datetime) -> None:
-    """One rep (Dana), one unanswered inbound demo request from yesterday, one stale deal."""
+    """One rep (Dana), an unanswered inbound demo request from yesterday, one stale deal."""
     with db.session() as s:
-        s.add(CrmOwner(id="own-1", email=DANA_EMAIL, first_name="Dana", last_name="Whitfield"))
-        s.add(CrmCompany(id="co-1", name="Northwind Logistics", domain="northwind.example", employees=300))
-        s.add(CrmCompany(id="co-2", name="Bluepeak Health", domain="bluepeak.example"))
+        s.add(CrmOwner(id="501", email=DANA_EMAIL, first_name="Dana", last_name="Whitfield"))
+        s.add(CrmCompany(id="201", name="Northwind Logistics", domain="northwind.example", employees=300))
+        s.add(CrmCompany(id="202", name="Bluepeak Health", domain="bluepeak.example"))
         s.flush()
         s.add(
             CrmContact(
-                id="ct-1",
+                id=SARAH,
                 email="sarah.chen@northwind.example",
                 first_name="Sarah",
                 last_name="Chen",
                 title="VP Operations",
-                company_id="co-1",
-                owner_id="own-1",
+                company_id="201",
+                owner_id="501",
                 created_at=now - timedelta(days=3),
             )
         )
         s.add(
             CrmContact(
-                id="ct-2",
+                id=OMAR,
                 email="omar.haddad@bluepeak.example",
                 first_name="Omar",
                 last_name="Haddad",
-                company_id="co-2",
-                owner_id="own-1",
+                company_id="202",
+                owner_id="501",
                 created_at=now - timedelta(days=90),
             )
         )
         s.flush()
         s.add(
             CrmDeal(
-                id="deal-1",
+                id=DEAL,
                 name="Bluepeak — Pilot",
                 stage="contractsent",
                 amount=48000,
                 stage_changed_at=now - timedelta(days=20),
-                contact_id="ct-2",
-                company_id="co-2",
-                owner_id="own-1",
+                contact_id=OMAR,
+                company_id="202",
+                owner_id="501",
             )
         )
         s.flush()
         s.add(
             CrmEngagement(
-                id="eng-1",
+                id="401",
                 type="form",
                 direction="inbound",
                 occurred_at=now - timedelta(days=1),
                 subject="Demo request",
-                contact_id="ct-1",
-                owner_id="own-1",
-                body="Could we see a demo for our 40 dispatchers? We want to replace spreadsheets "
-                "before Q1 planning.",
+                contact_id=SARAH,
+                owner_id="501",
+                body=DEMO_REQUEST,
             )
         )
         s.add(
             CrmEngagement(
-                id="eng-2",
+                id="402",
                 type="call",
                 direction="outbound",
                 occurred_at=now - timedelta(days=21),
                 subject="Pricing call",
-                contact_id="ct-2",
-                deal_id="deal-1",
-                owner_id="own-1",
-                body="Omar said legal review of the DPA is the last open item before signature.",
+                contact_id=OMAR,
+                deal_id=DEAL,
+                owner_id="501",
+                body=CALL_NOTE,
             )
         )
+
+
+def small_book_in_hubspot(hs: FakeHubSpot, now: datetime) -> None:
+    """The same book as HubSpot holds it: form fills live on the contact, engagements are objects."""
+    iso = lambda at: at.isoformat()  # noqa: E731
+    hs.owners["501"] = {"email": DANA_EMAIL, "firstName": "Dana", "lastName": "Whitfield", "userId": 1}
+    hs.add("companies", "201", name="Northwind Logistics", domain="northwind.example", numberofemployees=300)
+    hs.add("companies", "202", name="Bluepeak Health", domain="bluepeak.example")
+    hs.add(
+        "contacts",
+        SARAH,
+        email="sarah.chen@northwind.example",
+        firstname="Sarah",
+        lastname="Chen",
+        jobtitle="VP Operations",
+        associatedcompanyid="201",
+        hubspot_owner_id="501",
+        createdate=iso(now - timedelta(days=3)),
+        recent_conversion_date=iso(now - timedelta(days=1)),
+        recent_conversion_event_name="Demo request",
+        message=DEMO_REQUEST,
+    )
+    hs.add(
+        "contacts",
+        OMAR,
+        email="omar.haddad@bluepeak.example",
+        firstname="Omar",
+        lastname="Haddad",
+        associatedcompanyid="202",
+        hubspot_owner_id="501",
+        createdate=iso(now - timedelta(days=90)),
+    )
+    hs.add(
+        "deals",
+        DEAL,
+        dealname="Bluepeak — Pilot",
+        dealstage="contractsent",
+        amount="48000",
+        hubspot_owner_id="501",
+        hs_v2_date_entered_current_stage=iso(now - timedelta(days=20)),
+    )
+    hs.link("deals", DEAL, "contacts", OMAR)
+    hs.link("deals", DEAL, "companies", "202")
+    hs.add(
+        "calls",
+        "402",
+        hs_timestamp=iso(now - timedelta(days=21)),
+        hs_call_direction="OUTBOUND",
+        hs_call_title="Pricing call",
+        hs_call_body=CALL_NOTE,
+        hubspot_owner_id="501",
+    )
+    hs.link("calls", "402", "contacts", OMAR)
+    hs.link("calls", "402", "deals", DEAL)

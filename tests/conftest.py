@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from bot.clock import FixedClock
 from bot.settings import Settings
 from tests.fakes.anthropic_api import FakeClaude
+from tests.fakes.hubspot_api import FakeHubSpot
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp import Mailbox, start_smtp
 from tests.harness import AppHarness
@@ -81,6 +82,16 @@ def claude() -> Iterator[FakeClaude]:
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     fake = FakeClaude(server)
+    fake.install()
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def hubspot() -> Iterator[FakeHubSpot]:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    fake = FakeHubSpot(server)
     fake.install()
     yield fake
     server.stop()

@@ -91,7 +91,7 @@ def deliver(deps: Deps, followup_id: int, *, actor: str) -> FollowUpView:
             message_id=fu.message_id or "",
             headers={"X-Followup-Id": str(fu.id)},
         )
-        contact_id, deal_id, draft_id = fu.contact_id, fu.deal_id, draft.id
+        contact_id, deal_id, owner_id, draft_id = fu.contact_id, fu.deal_id, fu.owner_crm_id, draft.id
     try:
         deps.mailer.send(email)
     except DeliveryError as exc:
@@ -114,7 +114,7 @@ def deliver(deps: Deps, followup_id: int, *, actor: str) -> FollowUpView:
         engagement_id = deps.crm.log_email(
             contact_id=contact_id,
             deal_id=deal_id,
-            owner_id=None,
+            owner_id=owner_id,
             subject=email.subject,
             body=email.body,
             message_id=email.message_id,

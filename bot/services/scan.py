@@ -65,6 +65,7 @@ def _store(deps: Deps, trigger: Trigger, ctx: LeadContext) -> int | None:
             contact_name=ctx.contact.name,
             company_name=ctx.company.name if ctx.company else None,
             deal_id=ctx.deal.id if ctx.deal else None,
+            owner_crm_id=ctx.owner.id if ctx.owner else None,
             owner_email=owner_email,
             owner_name=ctx.owner.name if ctx.owner else None,
             owner_slack_id=owner_slack,

@@ -8,7 +8,7 @@ from bot.db import Database, make_engine, migrate
 from bot.triggers import run_rules
 from crm.embedded import EmbeddedCRM
 from crm.tables import CrmEngagement
-from tests.builders import small_book
+from tests.builders import DEAL, OMAR, SARAH, small_book
 from tests.conftest import NOW
 
 
@@ -26,11 +26,11 @@ def _rules(crm, config: FollowupConfig, now=NOW):
 def test_both_rules_fire_on_the_small_book(database_url):
     _, crm = _crm(database_url)
     found = _rules(crm, FollowupConfig())
-    assert found["ct-1"].rule == "inbound_no_response"
-    assert found["ct-1"].dedupe_key == "inbound_no_response:eng-1"
-    assert "8.0 business hours" in found["ct-1"].reason
-    assert found["ct-2"].rule == "stale_deal" and found["ct-2"].deal_id == "deal-1"
-    assert "contractsent for 20 days (limit 10)" in found["ct-2"].reason
+    assert found[SARAH].rule == "inbound_no_response"
+    assert found[SARAH].dedupe_key == "inbound_no_response:401"
+    assert "8.0 business hours" in found[SARAH].reason
+    assert found[OMAR].rule == "stale_deal" and found[OMAR].deal_id == DEAL
+    assert "contractsent for 20 days (limit 10)" in found[OMAR].reason
 
 
 def test_an_answered_inquiry_does_not_fire(database_url):
@@ -38,28 +38,28 @@ def test_an_answered_inquiry_does_not_fire(database_url):
     with db.session() as s:
         s.add(
             CrmEngagement(
-                id="eng-9",
+                id="409",
                 type="email",
                 direction="outbound",
                 occurred_at=NOW - timedelta(hours=20),
-                contact_id="ct-1",
+                contact_id=SARAH,
                 body="Happy to show you a demo.",
                 subject="Re: Demo request",
             )
         )
-    assert "ct-1" not in _rules(crm, FollowupConfig())
+    assert SARAH not in _rules(crm, FollowupConfig())
 
 
 def test_inquiry_within_the_business_hour_limit_does_not_fire(database_url):
     _, crm = _crm(database_url)
     strict = parse_config({"triggers": {"inbound_no_response": {"business_hours": 9}}})
-    assert "ct-1" not in _rules(crm, strict)  # 8 business hours have passed, the limit is 9
+    assert SARAH not in _rules(crm, strict)  # 8 business hours have passed, the limit is 9
 
 
 def test_stale_thresholds_are_per_stage(database_url):
     _, crm = _crm(database_url)
     lenient = parse_config({"triggers": {"stale_deal": {"days_by_stage": {"contractsent": 30}}}})
-    assert "ct-2" not in _rules(crm, lenient)
+    assert OMAR not in _rules(crm, lenient)
     off = parse_config(
         {"triggers": {"stale_deal": {"enabled": False}, "inbound_no_response": {"enabled": False}}}
     )

@@ -7,6 +7,7 @@ import threading
 from blocks.ids import ActionId
 from crm.tables import CrmEngagement
 from tests.blockkit import action_ids, assert_valid_blocks, texts
+from tests.builders import SARAH
 from tests.conftest import DANA, OTHER
 from tests.handlers.flow import followup, last_update_for, seed_and_scan
 
@@ -15,7 +16,7 @@ def test_scan_posts_a_card_to_the_owners_dm(harness):
     cards = seed_and_scan(harness)
     posts = harness.slack.of("chat.postMessage")
     assert [p.args["channel"] for p in posts] == [DANA, DANA]  # owner found by email → DM
-    fid, _ = cards["ct-1"]
+    fid, _ = cards[SARAH]
     post = next(p for p in posts if "Sarah Chen" in texts(p.args["blocks"]))
     assert_valid_blocks(post.args["blocks"])
     shown = texts(post.args["blocks"])
@@ -31,7 +32,7 @@ def test_scan_posts_a_card_to_the_owners_dm(harness):
 
 
 def test_approve_sends_once_logs_to_crm_and_updates_the_card(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     draft_body = followup(harness, fid).current_draft.body
 
     reply = harness.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
@@ -48,7 +49,7 @@ def test_approve_sends_once_logs_to_crm_and_updates_the_card(harness):
 
     with harness.deps.db.session() as s:
         logged = s.query(CrmEngagement).filter_by(message_id=fu.message_id).one()
-        assert (logged.type, logged.direction, logged.contact_id) == ("email", "outbound", "ct-1")
+        assert (logged.type, logged.direction, logged.contact_id) == ("email", "outbound", SARAH)
         assert logged.body == draft_body
 
     blocks = last_update_for(harness, card)
@@ -59,7 +60,7 @@ def test_approve_sends_once_logs_to_crm_and_updates_the_card(harness):
 
 
 def test_double_click_sends_exactly_once(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     replies = []
 
     def click(name: str) -> None:
@@ -85,7 +86,7 @@ def test_double_click_sends_exactly_once(harness):
 
 
 def test_approve_after_sent_is_refused(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     harness.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
     harness.mailbox.wait_for(1)
     harness.slack.wait_for("chat.update", 2)
@@ -96,7 +97,7 @@ def test_approve_after_sent_is_refused(harness):
 
 
 def test_non_owner_is_refused_and_nothing_changes(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     harness.click(ActionId.CARD_APPROVE, user=OTHER, card=card, value=str(fid))
     [refusal] = harness.slack.wait_for_response(1)
     assert "Only the follow-up's owner" in refusal["text"]
@@ -107,7 +108,7 @@ def test_non_owner_is_refused_and_nothing_changes(harness):
 
 
 def test_failed_send_keeps_the_followup_and_offers_retry(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     harness.mailbox.reject_with = "554 5.7.1 Relay access denied"
     harness.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
     harness.slack.wait_for("chat.update", 2)

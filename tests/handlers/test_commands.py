@@ -6,13 +6,14 @@ import time
 
 from blocks.ids import ActionId
 from tests.blockkit import assert_valid_blocks, texts
+from tests.builders import OMAR, SARAH
 from tests.conftest import DANA, MANAGER
 from tests.handlers.flow import seed_and_scan
 
 
 def test_status_lists_the_callers_queue_with_links(harness):
     cards = seed_and_scan(harness)
-    fid, card = cards["ct-2"]
+    fid, card = cards[OMAR]
     harness.click(ActionId.CARD_SNOOZE, user=DANA, card=card, selected=f"{fid}:3d")
     harness.slack.wait_for("chat.update")
 
@@ -26,7 +27,7 @@ def test_status_lists_the_callers_queue_with_links(harness):
     assert "Sarah Chen" in shown and "Omar Haddad" in shown and ":zzz: until" in shown
     links = [b["accessory"]["url"] for b in answer["blocks"] if b.get("accessory")]
     assert (
-        f"https://acme.slack.com/archives/{cards['ct-1'][1][0]}/p{cards['ct-1'][1][1].replace('.', '')}"
+        f"https://acme.slack.com/archives/{cards[SARAH][1][0]}/p{cards[SARAH][1][1].replace('.', '')}"
         in links
     )
 

@@ -6,6 +6,7 @@ import json
 
 from blocks.ids import ActionId, BlockId, CallbackId
 from tests.blockkit import assert_valid_blocks, assert_valid_view, texts
+from tests.builders import SARAH
 from tests.conftest import DANA, OTHER
 from tests.handlers.flow import followup, last_update_for, seed_and_scan
 
@@ -24,7 +25,7 @@ def _open_modal(harness, fid, card) -> dict:
 
 
 def test_edit_opens_a_prefilled_modal(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     view = _open_modal(harness, fid, card)
     assert_valid_view(view)
     draft = followup(harness, fid).current_draft
@@ -35,7 +36,7 @@ def test_edit_opens_a_prefilled_modal(harness):
 
 
 def test_empty_body_is_refused_inline_and_nothing_is_sent(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     meta = _open_modal(harness, fid, card)["private_metadata"]
     reply = harness.submit(
         CallbackId.EDIT_MODAL, user=DANA, private_metadata=meta, values=_values("Hi", "   ")
@@ -50,7 +51,7 @@ def test_empty_body_is_refused_inline_and_nothing_is_sent(harness):
 
 
 def test_edited_version_is_sent_and_both_versions_are_kept(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     meta = _open_modal(harness, fid, card)["private_metadata"]
     body = "Hi Sarah,\n\nHappy to show the dispatch board to your team. Does Thursday 2pm ET work?\n\nDana"
     reply = harness.submit(
@@ -77,7 +78,7 @@ def test_edited_version_is_sent_and_both_versions_are_kept(harness):
 
 
 def test_edit_by_someone_else_is_refused(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     harness.click(ActionId.CARD_EDIT, user=OTHER, card=card, value=str(fid))
     [refusal] = harness.slack.wait_for_response(1)
     assert "Only the follow-up's owner" in refusal["text"]

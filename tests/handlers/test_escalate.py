@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from blocks.ids import ActionId, BlockId, CallbackId
 from tests.blockkit import action_ids, assert_valid_blocks, assert_valid_view, texts
+from tests.builders import OMAR
 from tests.conftest import DANA, ESCALATION_CHANNEL, MANAGER, OTHER
 from tests.handlers.flow import followup, last_update_for, seed_and_scan
 
@@ -26,7 +27,7 @@ def _escalate(harness, fid, card, *, person=None, reason="They ask for a 20% dis
 
 
 def test_escalate_to_the_channel_posts_context_and_a_link(harness):
-    fid, card = seed_and_scan(harness)["ct-2"]
+    fid, card = seed_and_scan(harness)[OMAR]
     posted = len(harness.slack.of("chat.postMessage"))
     reply = _escalate(harness, fid, card)
     assert reply.status == 200 and reply.body == ""
@@ -58,7 +59,7 @@ def test_escalate_to_the_channel_posts_context_and_a_link(harness):
 
 
 def test_escalate_to_a_person_who_can_then_act(harness):
-    fid, card = seed_and_scan(harness)["ct-2"]
+    fid, card = seed_and_scan(harness)[OMAR]
     _escalate(harness, fid, card, person=MANAGER, reason=None)
     post = harness.slack.wait_for("chat.postMessage", 3)[-1]
     assert post.args["channel"] == MANAGER
@@ -73,7 +74,7 @@ def test_escalate_to_a_person_who_can_then_act(harness):
 
 
 def test_escalating_to_yourself_is_refused_inline(harness):
-    fid, card = seed_and_scan(harness)["ct-2"]
+    fid, card = seed_and_scan(harness)[OMAR]
     reply = _escalate(harness, fid, card, person=DANA)
     assert reply.json()["response_action"] == "errors"
     assert BlockId.ESCALATE_USER in reply.json()["errors"]

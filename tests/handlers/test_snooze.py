@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 from blocks.ids import ActionId
 from bot.jobs import run_resurface
 from tests.blockkit import action_ids, assert_valid_blocks, texts
+from tests.builders import SARAH
 from tests.conftest import DANA
 from tests.handlers.flow import followup, last_update_for, seed_and_scan
 
 
 def test_snooze_until_tomorrow_nine_in_the_reps_zone(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     harness.click(ActionId.CARD_SNOOZE, user=DANA, card=card, selected=f"{fid}:tomorrow")
     harness.slack.wait_for("chat.update")
     fu = followup(harness, fid)
@@ -27,7 +28,7 @@ def test_snooze_until_tomorrow_nine_in_the_reps_zone(harness):
 
 
 def test_snoozed_followup_resurfaces_as_a_fresh_card_after_a_restart(harness):
-    fid, card = seed_and_scan(harness)["ct-1"]
+    fid, card = seed_and_scan(harness)[SARAH]
     harness.click(ActionId.CARD_SNOOZE, user=DANA, card=card, selected=f"{fid}:1h")
     harness.slack.wait_for("chat.update")
     posted_before = len(harness.slack.of("chat.postMessage"))
