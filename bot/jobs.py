@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.services import scan, snooze
+from bot.services import review, scan, snooze
 from bot.services.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -20,10 +20,14 @@ def run_scan(deps: Deps) -> None:
         log.warning("not posted: %s", failure)
 
 
-def run_resurface(deps: Deps) -> None:
+def run_due_work(deps: Deps) -> None:
+    """Snoozes that have ended come back; sends cut off by a crash or restart are shown as failed."""
     back = snooze.resurface_due(deps)
     if back:
         log.info("resurfaced %d snoozed follow-ups", len(back))
+    stuck = review.recover_interrupted(deps)
+    if stuck:
+        log.warning("%d follow-ups were interrupted mid-send and are now marked failed", len(stuck))
 
 
 def start_scheduler(deps: Deps) -> BackgroundScheduler:
@@ -31,12 +35,12 @@ def start_scheduler(deps: Deps) -> BackgroundScheduler:
     sched = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
     now = datetime.now(UTC)
     sched.add_job(
-        run_resurface,
+        run_due_work,
         "interval",
         args=[deps],
         seconds=deps.config.schedule.snooze_check_seconds,
         next_run_time=now,
-        id="resurface",
+        id="due-work",
     )
     sched.add_job(
         run_scan,

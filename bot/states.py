@@ -26,6 +26,7 @@ class Action(StrEnum):
     SNOOZE = "snooze"
     RESURFACE = "resurface"
     ESCALATE = "escalate"
+    INTERRUPTED = "interrupted"
 
 
 # action -> (states it may start from, state it leads to)
@@ -35,6 +36,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
     Action.RETRY: (frozenset({State.FAILED}), State.SENDING),
     Action.DELIVERED: (frozenset({State.SENDING}), State.SENT),
     Action.DELIVERY_FAILED: (frozenset({State.SENDING}), State.FAILED),
+    Action.INTERRUPTED: (frozenset({State.SENDING}), State.FAILED),
     Action.SNOOZE: (frozenset({State.PENDING, State.ESCALATED}), State.SNOOZED),
     Action.RESURFACE: (frozenset({State.SNOOZED}), State.PENDING),
     Action.ESCALATE: (frozenset({State.PENDING, State.ESCALATED}), State.ESCALATED),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from bot.clock import BusinessCalendar
 from bot.config import FollowupConfig
@@ -21,6 +22,6 @@ class Deps:
     clock: Clock
     config: FollowupConfig
 
-    @property
+    @cached_property
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar(self.config.business_hours)

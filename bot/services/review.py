@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
 
 from bot.errors import DeliveryError, FollowupError
-from bot.models import Draft
+from bot.models import Draft, FollowUp
 from bot.ports import OutgoingEmail
 from bot.services import cards
 from bot.services.common import authorize, load, transition
 from bot.services.deps import Deps
 from bot.snapshot import FollowUpView
-from bot.states import Action
+from bot.states import Action, State
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +148,39 @@ def deliver(deps: Deps, followup_id: int, *, actor: str) -> FollowUpView:
         )
     cards.refresh(deps, followup_id)
     return cards.view(deps, followup_id)
+
+
+INTERRUPTED_AFTER = timedelta(minutes=10)
+INTERRUPTED_MESSAGE = (
+    "Sending was interrupted (the app stopped mid-send). The email may or may not have gone out: "
+    "check the contact's thread before pressing Retry."
+)
+
+
+def recover_interrupted(deps: Deps) -> list[int]:
+    """Follow-ups left in `sending` by a crash or restart become `failed`, visible with a Retry button."""
+    now = deps.clock.now()
+    with deps.db.session() as s:
+        stuck = list(
+            s.scalars(
+                select(FollowUp.id).where(
+                    FollowUp.state == State.SENDING.value, FollowUp.updated_at < now - INTERRUPTED_AFTER
+                )
+            )
+        )
+    for fid in stuck:
+        with deps.db.session() as s:
+            transition(
+                s,
+                load(s, fid),
+                Action.INTERRUPTED,
+                actor="scheduler",
+                now=now,
+                values={"last_error": INTERRUPTED_MESSAGE},
+                detail={"error": INTERRUPTED_MESSAGE},
+            )
+        cards.refresh(deps, fid)
+    return stuck
 
 
 def approve(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> FollowUpView:

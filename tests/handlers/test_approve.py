@@ -125,3 +125,29 @@ def test_failed_send_keeps_the_followup_and_offers_retry(harness):
     assert mail["Message-ID"] == fu.message_id  # the same message, so a receiver can spot a duplicate
     harness.slack.wait_for("chat.update", 4)
     assert followup(harness, fid).state == "sent"
+
+
+def test_a_send_cut_off_by_a_restart_comes_back_as_failed_with_retry(harness):
+    from datetime import timedelta
+
+    from bot.jobs import run_due_work
+    from bot.services import review
+    from bot.states import Action
+
+    fid, card = seed_and_scan(harness)[SARAH]
+    review.claim(harness.deps, fid, actor=DANA, action=Action.APPROVE)  # then the process dies mid-send
+    run_due_work(harness.deps)
+    assert followup(harness, fid).state == "sending"  # a send in progress is left alone
+
+    restarted = harness.restart()
+    try:
+        restarted.clock.advance(timedelta(minutes=11))
+        run_due_work(restarted.deps)
+        fu = followup(restarted, fid)
+        assert fu.state == "failed" and "interrupted" in (fu.last_error or "")
+        blocks = last_update_for(restarted, card)
+        assert_valid_blocks(blocks)
+        assert action_ids(blocks) == [ActionId.CARD_RETRY] and "may or may not have gone out" in texts(blocks)
+        assert restarted.mailbox.messages == []
+    finally:
+        restarted.stop()

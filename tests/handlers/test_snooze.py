@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from blocks.ids import ActionId
-from bot.jobs import run_resurface
+from bot.jobs import run_due_work
 from tests.blockkit import action_ids, assert_valid_blocks, texts
 from tests.builders import SARAH
 from tests.conftest import DANA
@@ -33,13 +33,13 @@ def test_snoozed_followup_resurfaces_as_a_fresh_card_after_a_restart(harness):
     harness.slack.wait_for("chat.update")
     posted_before = len(harness.slack.of("chat.postMessage"))
 
-    run_resurface(harness.deps)  # not due yet
+    run_due_work(harness.deps)  # not due yet
     assert followup(harness, fid).state == "snoozed"
 
     restarted = harness.restart()
     try:
         restarted.clock.advance(timedelta(hours=1, minutes=1))
-        run_resurface(restarted.deps)
+        run_due_work(restarted.deps)
         posts = restarted.slack.wait_for("chat.postMessage", posted_before + 1)
         fresh = posts[-1].args["blocks"]
         assert_valid_blocks(fresh)
