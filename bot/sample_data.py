@@ -236,7 +236,9 @@ def generate(
         )
         for i, (first, last) in enumerate(OWNERS)
     ]
-    names = rng.sample([f"{a} {b}" for a in COMPANY_PARTS[0] for b in COMPANY_PARTS[1]], companies)
+    pool = [f"{a} {b}" for a in COMPANY_PARTS[0] for b in COMPANY_PARTS[1]]
+    names = rng.sample(pool, min(companies, len(pool)))
+    names += [f"{rng.choice(pool)} {n}" for n in range(2, companies - len(names) + 2)]  # large books
     comps = []
     for i, name in enumerate(names):
         domain = name.lower().replace(" ", "").replace("&", "") + ".example"
@@ -250,18 +252,16 @@ def generate(
             )
         )
     people: list[CrmContact] = []
-    used: set[tuple[str, str]] = set()
+    pairs = [(f, last) for f in FIRST for last in LAST]
+    rng.shuffle(pairs)
     for i in range(contacts):
         company = comps[i % companies]
-        while True:
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            if (first, last) not in used:
-                used.add((first, last))
-                break
+        first, last = pairs[i % len(pairs)]
+        suffix = str(i // len(pairs) + 1) if i >= len(pairs) else ""  # unique emails in large books
         people.append(
             CrmContact(
                 id=f"ct-{i + 1}",
-                email=f"{first.lower()}.{last.lower().replace('ü', 'ue')}@{company.domain}",
+                email=f"{first.lower()}.{last.lower().replace('ü', 'ue')}{suffix}@{company.domain}",
                 first_name=first,
                 last_name=last,
                 title=rng.choice(TITLES),
@@ -301,13 +301,15 @@ def generate(
         )
 
     # 1. Fresh inbound: 8 unanswered inquiries from 1-3 working days ago, 3 answered, 2 still in the window.
-    for n, contact in enumerate(people[:13]):
+    # The demo's 45 contacts split 13 inbound / 30 with deals / 2 quiet; larger books keep the proportions.
+    n_inbound, n_deals = round(contacts * 13 / 45), round(contacts * 30 / 45)
+    for n, contact in enumerate(people[:n_inbound]):
         subject, text = INQUIRIES[n % len(INQUIRIES)]
         kind = "form" if n % 2 == 0 else "email"
-        if n < 8:
+        if n % 13 < 8:
             at = _business_moment(calendar, now, 1 + n % 3, 9 + n % 5, 15 * (n % 4))
             add(kind, contact, at, text, direction="inbound", subject=subject)
-        elif n < 11:
+        elif n % 13 < 11:
             at = _business_moment(calendar, now, 2, 10, 0)
             add(kind, contact, at, text, direction="inbound", subject=subject)
             add(
@@ -330,8 +332,8 @@ def generate(
 
     # 2. Deals in every open stage, some stale, plus a few closed ones.
     deals: list[CrmDeal] = []
-    for n, contact in enumerate(people[13:43]):
-        stage = STAGES[n % len(STAGES)] if n < 25 else rng.choice(["closedwon", "closedlost"])
+    for n, contact in enumerate(people[n_inbound : n_inbound + n_deals]):
+        stage = STAGES[n % len(STAGES)] if n % 30 < 25 else rng.choice(["closedwon", "closedlost"])
         stale = n % 3 == 0
         idle = rng.randint(25, 40) if stale else rng.randint(1, 5)
         company = next(c for c in comps if c.id == contact.company_id)
@@ -376,7 +378,7 @@ def generate(
                 deal=deal,
             )
     # 3. The last two contacts: long-quiet relationships with meeting history only.
-    for contact in people[43:]:
+    for contact in people[n_inbound + n_deals :]:
         add(
             "meeting",
             contact,

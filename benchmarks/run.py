@@ -1,0 +1,236 @@
+"""Benchmarks for the targets the product promises. Writes BENCHMARKS.md.
+
+    .venv/bin/python benchmarks/run.py            (needs the test extras: pip install -e '.[test]')
+
+Each measurement runs in its own process so peak memory (max RSS) belongs to it alone.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+NOW = datetime(2026, 11, 18, 20, 0, tzinfo=UTC)  # a Wednesday afternoon in New York
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_demo() -> dict:
+    """`followup demo` end to end, as a user runs it (target: under 30 s)."""
+    exe = str(Path(sys.executable).parent / "followup")
+    runs = []
+    with tempfile.TemporaryDirectory() as cwd:
+        for _ in range(3):
+            start = time.perf_counter()
+            subprocess.run([exe, "demo"], cwd=cwd, check=True, capture_output=True)
+            runs.append(time.perf_counter() - start)
+    return {"median_s": statistics.median(runs), "max_s": max(runs), "target_s": 30}
+
+
+def bench_scan(contacts: int) -> dict:
+    """Seed a large book into the embedded CRM (SQLite file) and scan it with the offline drafter."""
+    from app import build_deps
+    from bot import sample_data
+    from bot.clock import FixedClock
+    from bot.services import scan
+    from bot.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp}/bench.db")  # type: ignore[call-arg]
+        deps = build_deps(settings, clock=FixedClock(NOW))
+        start = time.perf_counter()
+        book = sample_data.generate(NOW, contacts=contacts, companies=max(25, contacts // 5))
+        with deps.db.session() as s:
+            for group in (book.owners, book.companies, book.contacts, book.deals, book.engagements):
+                s.add_all(group)
+                s.flush()
+        seeded = time.perf_counter() - start
+        start = time.perf_counter()
+        result = scan.scan(deps, post=False)
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        again = scan.scan(deps, post=False)
+        second = time.perf_counter() - start
+        return {
+            "contacts": contacts,
+            "engagements": len(book.engagements),
+            "seed_s": seeded,
+            "followups": len(result.created),
+            "scan_s": first,
+            "per_followup_ms": 1000 * first / len(result.created),
+            "rescan_s": second,
+            "rescan_new": len(again.created),
+            "max_rss_mb": _rss_mb(),
+        }
+
+
+def bench_cards(count: int = 2000) -> dict:
+    """Build and validate (slack_sdk) the Block Kit of a card."""
+    from blocks.card import card_blocks, to_dicts
+    from bot.snapshot import CardRef, DraftView, FollowUpView
+    from bot.states import State
+
+    draft = DraftView(
+        id=1,
+        origin="ai",
+        author="offline",
+        summary="Sarah wants a demo for 40 dispatchers. " * 5,
+        classification="demo request",
+        urgency="high",
+        missing_information=["Budget", "Timeline"],
+        review_flags=["Pricing comes up: a person decides what to quote or discount."],
+        sources=[{"kind": "form", "id": "1", "label": "Inbound form: Demo request"}],
+        subject="Re: Demo request",
+        body="Hi Sarah,\n\nWould Thursday work?\n\nDana\n" * 10,
+    )
+    fu = FollowUpView(
+        id=1,
+        rule="inbound_no_response",
+        reason="Inbound form unanswered for 8 business hours",
+        state=State.PENDING,
+        contact_name="Sarah Chen",
+        contact_email="sarah@northwind.example",
+        company_name="Northwind",
+        owner_name="Dana",
+        owner_slack_id="UDANA",
+        draft=draft,
+        edited=False,
+        cards=[CardRef("D1", "1.1", "https://acme.slack.com/archives/D1/p11", "card")],
+    )
+    start = time.perf_counter()
+    for _ in range(count):
+        to_dicts(card_blocks(fu))
+    elapsed = time.perf_counter() - start
+    return {"cards": count, "per_card_ms": 1000 * elapsed / count}
+
+
+def bench_ack(clicks: int = 40) -> dict:
+    """Time from a signed Approve click to Slack's HTTP 200, through waitress and Bolt (Slack allows 3 s)."""
+    from pytest_httpserver import HTTPServer
+    from sqlalchemy import delete
+
+    from bot.clock import FixedClock
+    from bot.models import AuditEvent, CardMessage, Draft, FollowUp
+    from bot.services import scan
+    from bot.settings import Settings
+    from crm.embedded import EmbeddedCRM
+    from tests.builders import small_book
+    from tests.fakes.slack_api import FakeSlack
+    from tests.fakes.smtp import start_smtp
+    from tests.harness import AppHarness
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    slack = FakeSlack(server)
+    slack.install()
+    slack.add_user("UDANA", "dana.whitfield@followup-demo.com")
+    controller, box = start_smtp()
+    latencies = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            _env_file=None,
+            slack_bot_token=slack.token,
+            slack_signing_secret="s",  # type: ignore[call-arg]
+            slack_api_url=slack.api_url,
+            database_url=f"sqlite:///{tmp}/b.db",
+            smtp_host="127.0.0.1",
+            smtp_port=controller.port,
+        )
+        h = AppHarness.start(settings, clock=FixedClock(NOW), slack=slack, mailbox=box, signing_secret="s")
+        try:
+            for n in range(clicks):
+                with h.deps.db.session() as s:
+                    for model in (AuditEvent, CardMessage, Draft, FollowUp):
+                        s.execute(delete(model))
+                EmbeddedCRM(h.deps.db).clear()
+                small_book(h.deps.db, NOW)
+                scan.scan(h.deps)
+                with h.deps.db.session() as s:
+                    fu = s.query(FollowUp).order_by(FollowUp.id).first()
+                    fid, card = fu.id, (fu.cards[0].channel, fu.cards[0].ts)
+                start = time.perf_counter()
+                reply = h.click("followup-card-approve", user="UDANA", card=card, value=str(fid))
+                latencies.append(1000 * (time.perf_counter() - start))
+                assert reply.status == 200
+                box.wait_for(n + 1)
+        finally:
+            h.stop()
+            controller.stop()
+            server.stop()
+    latencies.sort()
+    return {
+        "clicks": clicks,
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
+        "max_ms": latencies[-1],
+        "limit_ms": 3000,
+    }
+
+
+CASES = {
+    "demo": bench_demo,
+    "scan-1k": lambda: bench_scan(1000),
+    "scan-5k": lambda: bench_scan(5000),
+    "cards": bench_cards,
+    "ack": bench_ack,
+}
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--one":
+        print(json.dumps(CASES[sys.argv[2]]()))
+        return
+    results = {}
+    for name in CASES:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", name], check=True, capture_output=True, text=True
+        )
+        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(name, results[name], flush=True)
+    write_report(results)
+
+
+def write_report(r: dict) -> None:
+    d, s1, s5, c, a = r["demo"], r["scan-1k"], r["scan-5k"], r["cards"], r["ack"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `benchmarks/run.py` on {datetime.now(UTC):%Y-%m-%d}, "
+        f"Python {platform.python_version()}, {platform.machine()}, 2 cores. "
+        "Each row runs in its own process (max RSS is that process's).",
+        "",
+        "| what | result | target |",
+        "|---|---|---|",
+        f"| `followup demo`, end to end (3 runs) | median {d['median_s']:.1f} s, "
+        f"max {d['max_s']:.1f} s | < 30 s |",
+        f"| scan, {s1['contacts']:,} contacts / {s1['engagements']:,} engagements, offline drafter, SQLite | "
+        f"{s1['followups']} follow-ups in {s1['scan_s']:.1f} s ({s1['per_followup_ms']:.0f} ms each); "
+        f"rescan {s1['rescan_s']:.2f} s, {s1['rescan_new']} new; max RSS {s1['max_rss_mb']:.0f} MB | "
+        "a 15-minute scan interval |",
+        f"| scan, {s5['contacts']:,} contacts / {s5['engagements']:,} engagements | "
+        f"{s5['followups']} follow-ups in {s5['scan_s']:.1f} s ({s5['per_followup_ms']:.0f} ms each); "
+        f"rescan {s5['rescan_s']:.2f} s; max RSS {s5['max_rss_mb']:.0f} MB | a 15-minute scan interval |",
+        f"| build + validate one card's Block Kit (slack_sdk) | {c['per_card_ms']:.2f} ms | — |",
+        f"| Approve click → HTTP 200 (waitress + Bolt, {a['clicks']} clicks) | p50 {a['p50_ms']:.0f} ms, "
+        f"p95 {a['p95_ms']:.0f} ms, max {a['max_ms']:.0f} ms | Slack's 3,000 ms |",
+        "",
+        "The ack is sent before the send, the CRM log and the card update, which run after it.",
+        "",
+    ]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
