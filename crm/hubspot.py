@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,49 +73,35 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
+# kind -> (our type, subject property, body property, direction property, its value for "inbound")
+SHAPES: dict[str, tuple[EngagementType, str | None, str, str | None, str | None]] = {
+    "emails": (
+        EngagementType.EMAIL,
+        "hs_email_subject",
+        "hs_email_text",
+        "hs_email_direction",
+        "INCOMING_EMAIL",
+    ),
+    "calls": (EngagementType.CALL, "hs_call_title", "hs_call_body", "hs_call_direction", "INBOUND"),
+    "meetings": (EngagementType.MEETING, "hs_meeting_title", "hs_meeting_body", None, None),
+    "notes": (EngagementType.NOTE, None, "hs_note_body", None, None),
+}
+
+
 def _engagement(kind: str, obj: Any, contact_id: str | None) -> Engagement:
     p = obj.properties or {}
-    when = _when(p.get("hs_timestamp")) or obj.created_at
-    if kind == "emails":
-        direction = "inbound" if p.get("hs_email_direction") == "INCOMING_EMAIL" else "outbound"
-        return Engagement(
-            id=f"emails-{obj.id}",
-            type=EngagementType.EMAIL,
-            occurred_at=when,
-            direction=direction,
-            subject=p.get("hs_email_subject"),
-            body=p.get("hs_email_text") or "",
-            contact_id=contact_id,
-            owner_id=p.get("hubspot_owner_id"),
-        )
-    if kind == "calls":
-        direction = "inbound" if p.get("hs_call_direction") == "INBOUND" else "outbound"
-        return Engagement(
-            id=f"calls-{obj.id}",
-            type=EngagementType.CALL,
-            occurred_at=when,
-            direction=direction,
-            subject=p.get("hs_call_title"),
-            body=p.get("hs_call_body") or "",
-            contact_id=contact_id,
-            owner_id=p.get("hubspot_owner_id"),
-        )
-    if kind == "meetings":
-        return Engagement(
-            id=f"meetings-{obj.id}",
-            type=EngagementType.MEETING,
-            occurred_at=when,
-            direction="outbound",
-            subject=p.get("hs_meeting_title"),
-            body=p.get("hs_meeting_body") or "",
-            contact_id=contact_id,
-            owner_id=p.get("hubspot_owner_id"),
-        )
+    our_type, subject, body, direction_prop, inbound_value = SHAPES[kind]
+    direction = None
+    if our_type is not EngagementType.NOTE:
+        inbound = direction_prop is not None and p.get(direction_prop) == inbound_value
+        direction = "inbound" if inbound else "outbound"
     return Engagement(
-        id=f"notes-{obj.id}",
-        type=EngagementType.NOTE,
-        occurred_at=when,
-        body=p.get("hs_note_body") or "",
+        id=f"{kind}-{obj.id}",
+        type=our_type,
+        occurred_at=_when(p.get("hs_timestamp")) or obj.created_at,
+        direction=direction,
+        subject=p.get(subject) if subject else None,
+        body=p.get(body) or "",
         contact_id=contact_id,
         owner_id=p.get("hubspot_owner_id"),
     )
@@ -139,6 +125,16 @@ def _form_fill(contact: Any) -> Engagement | None:
     )
 
 
+def _found(get: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """The record, or None where HubSpot answers 404; any other error is raised."""
+    try:
+        return get(*args, **kwargs)
+    except Exception as exc:
+        if getattr(exc, "status", None) == 404:
+            return None
+        raise
+
+
 class HubSpotCRM:
     name = "hubspot"
 
@@ -150,12 +146,9 @@ class HubSpotCRM:
 
     # --- records ---------------------------------------------------------------
     def get_contact(self, contact_id: str) -> Contact | None:
-        try:
-            c = self.client.crm.contacts.basic_api.get_by_id(contact_id, properties=CONTACT_PROPS)
-        except Exception as exc:
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
+        c = _found(self.client.crm.contacts.basic_api.get_by_id, contact_id, properties=CONTACT_PROPS)
+        if c is None:
+            return None
         p = c.properties or {}
         return Contact(
             id=c.id,
@@ -171,14 +164,13 @@ class HubSpotCRM:
         )
 
     def get_company(self, company_id: str) -> Company | None:
-        try:
-            c = self.client.crm.companies.basic_api.get_by_id(
-                company_id, properties=["name", "domain", "industry", "numberofemployees"]
-            )
-        except Exception as exc:
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
+        c = _found(
+            self.client.crm.companies.basic_api.get_by_id,
+            company_id,
+            properties=["name", "domain", "industry", "numberofemployees"],
+        )
+        if c is None:
+            return None
         p = c.properties or {}
         employees = p.get("numberofemployees")
         return Company(
@@ -190,14 +182,14 @@ class HubSpotCRM:
         )
 
     def get_deal(self, deal_id: str) -> Deal | None:
-        try:
-            d = self.client.crm.deals.basic_api.get_by_id(
-                deal_id, properties=DEAL_PROPS, associations=["contacts", "companies"]
-            )
-        except Exception as exc:
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
+        d = _found(
+            self.client.crm.deals.basic_api.get_by_id,
+            deal_id,
+            properties=DEAL_PROPS,
+            associations=["contacts", "companies"],
+        )
+        if d is None:
+            return None
         assoc = d.associations or {}
         return self._deal(
             d.id,
@@ -208,12 +200,9 @@ class HubSpotCRM:
         )
 
     def get_owner(self, owner_id: str) -> Owner | None:
-        try:
-            o = self.client.crm.owners.owners_api.get_by_id(int(owner_id))
-        except Exception as exc:
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
+        o = _found(self.client.crm.owners.owners_api.get_by_id, int(owner_id))
+        if o is None:
+            return None
         return Owner(
             id=str(o.id), email=o.email or "", first_name=o.first_name or "", last_name=o.last_name or ""
         )

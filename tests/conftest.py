@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -20,6 +22,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp import Mailbox, start_smtp
 from tests.harness import AppHarness
 
+Fake = TypeVar("Fake", FakeSlack, FakeClaude, FakeHubSpot)
 PG_ENV = "FOLLOWUP_TEST_POSTGRES_URL"
 # Wednesday 18 Nov 2026, 15:00 in New York: inside business hours, no holiday nearby.
 NOW = datetime(2026, 11, 18, 20, 0, tzinfo=UTC)
@@ -62,39 +65,40 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
+@contextmanager
+def local_api(fake_type: type[Fake]) -> Iterator[Fake]:
+    """A fake API on its own HTTP server on 127.0.0.1, for the real SDK client to talk to."""
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
-    fake = FakeSlack(server)
+    fake = fake_type(server)
     fake.install()
-    fake.add_user(DANA, "dana.whitfield@followup-demo.com", tz="Europe/Berlin")
-    fake.add_user(MANAGER, "manager@followup-demo.com", tz="America/Chicago")
-    fake.add_user(OTHER, "other.rep@followup-demo.com")
-    fake.add_user(ADMIN, "revops@followup-demo.com")
-    yield fake
-    server.clear()
-    server.stop()
+    try:
+        yield fake
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with local_api(FakeSlack) as fake:
+        fake.add_user(DANA, "dana.whitfield@followup-demo.com", tz="Europe/Berlin")
+        fake.add_user(MANAGER, "manager@followup-demo.com", tz="America/Chicago")
+        fake.add_user(OTHER, "other.rep@followup-demo.com")
+        fake.add_user(ADMIN, "revops@followup-demo.com")
+        yield fake
 
 
 @pytest.fixture
 def claude() -> Iterator[FakeClaude]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    fake = FakeClaude(server)
-    fake.install()
-    yield fake
-    server.stop()
+    with local_api(FakeClaude) as fake:
+        yield fake
 
 
 @pytest.fixture
 def hubspot() -> Iterator[FakeHubSpot]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    fake = FakeHubSpot(server)
-    fake.install()
-    yield fake
-    server.stop()
+    with local_api(FakeHubSpot) as fake:
+        yield fake
 
 
 @pytest.fixture
