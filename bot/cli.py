@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,22 +41,25 @@ def demo(
     """Seed the embedded CRM with sample data, run a scan and print each card (offline, no accounts)."""
     from app import build_deps
     from bot import demo as demo_mod
-    from bot.drafting.offline import OfflineDrafter
     from bot.sample_data import seed
 
-    settings = _settings(
-        database_url=database_url or demo_mod.temp_database_url(),
-        hubspot_access_token=None,
-        anthropic_api_key=None,
-    )
-    deps = build_deps(settings)
-    deps.drafter = OfflineDrafter()
-    book = seed(deps.db, deps.clock.now(), hours=deps.config.business_hours)
-    console.print(
-        f"Seeded {len(book.contacts)} contacts at {len(book.companies)} companies, {len(book.deals)} deals "
-        f"and {len(book.engagements)} emails, calls, notes and form fills."
-    )
-    demo_mod.run(deps, console, show_json=json_output)
+    with tempfile.TemporaryDirectory(prefix="followup-demo-") as tmp:
+        # embedded CRM and offline drafter whatever the environment says: the demo needs no accounts
+        settings = _settings(
+            database_url=database_url or f"sqlite:///{Path(tmp) / 'demo.db'}",
+            hubspot_access_token=None,
+            anthropic_api_key=None,
+        )
+        deps = build_deps(settings)
+        try:
+            book = seed(deps.db, deps.clock.now(), hours=deps.config.business_hours)
+            console.print(
+                f"Seeded {len(book.contacts)} contacts at {len(book.companies)} companies, "
+                f"{len(book.deals)} deals and {len(book.engagements)} emails, calls, notes and form fills."
+            )
+            demo_mod.run(deps, console, show_json=json_output)
+        finally:
+            deps.db.engine.dispose()
 
 
 @cli.command("seed")
@@ -94,7 +99,9 @@ def scan(
         f"{len(result.created)} new follow-ups, {result.already_known} already known, {result.posted} posted."
     )
     for failure in result.post_failures:
-        err.print(f"[yellow]not posted[/yellow] {failure}")
+        err.print(f"[yellow]not posted[/yellow] {escape(failure)}")
+    for failure in result.draft_failures:
+        err.print(f"[yellow]not drafted[/yellow] {escape(failure)}")
     if deps.chat is None:
         err.print("SLACK_BOT_TOKEN is not set: follow-ups were stored but no cards were posted.")
 

@@ -17,7 +17,7 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock that only moves when told to: for the demo's reproducible output and for tests."""
+    """A clock that only moves when told to: tests and benchmarks run the app at a chosen moment."""
 
     def __init__(self, at: datetime) -> None:
         self._at = at

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
-from pathlib import Path
 from urllib.parse import quote
 
 from rich.console import Console, Group
@@ -86,8 +84,3 @@ def _rules(deps: Deps) -> list[str]:
         )
         if on
     ]
-
-
-def temp_database_url() -> str:
-    path = Path(tempfile.mkdtemp(prefix="followup-demo-")) / "demo.db"
-    return f"sqlite:///{path}"

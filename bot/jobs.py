@@ -18,6 +18,8 @@ def run_scan(deps: Deps) -> None:
     log.info("scan: %d new, %d known, %d posted", len(result.created), result.already_known, result.posted)
     for failure in result.post_failures:
         log.warning("not posted: %s", failure)
+    for failure in result.draft_failures:
+        log.warning("not drafted: %s", failure)
 
 
 def run_due_work(deps: Deps) -> None:

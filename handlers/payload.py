@@ -11,10 +11,9 @@ def actor(body: dict[str, Any]) -> str:
 
 def clicked_in(body: dict[str, Any]) -> tuple[str | None, str | None]:
     """(channel, message ts) of the card a button was clicked on."""
-    channel = (body.get("channel") or body.get("container") or {}).get("id") or body.get("container", {}).get(
-        "channel_id"
-    )
-    ts = (body.get("message") or {}).get("ts") or body.get("container", {}).get("message_ts")
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
     return channel, ts
 
 

@@ -25,6 +25,7 @@ class ScanResult:
     already_known: int = 0
     posted: int = 0
     post_failures: list[str] = field(default_factory=list)
+    draft_failures: list[str] = field(default_factory=list)  # left for the next scan to try again
 
 
 def assemble_context(deps: Deps, trigger: Trigger) -> LeadContext:
@@ -116,8 +117,12 @@ def scan(deps: Deps, *, post: bool = True) -> ScanResult:
         if trigger.dedupe_key in known:
             result.already_known += 1
             continue
-        ctx = assemble_context(deps, trigger)
-        fid = _store(deps, trigger, ctx)
+        try:
+            fid = _store(deps, trigger, assemble_context(deps, trigger))
+        except Exception as exc:  # one bad record must not stop the rest of the scan
+            log.exception("could not prepare %s", trigger.dedupe_key)
+            result.draft_failures.append(f"{trigger.dedupe_key}: {exc}")
+            continue
         if fid is None:
             result.already_known += 1
         else:

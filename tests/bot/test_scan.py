@@ -67,3 +67,33 @@ def test_a_failed_post_is_stored_and_posted_on_the_next_scan(harness):
     del harness.slack.fail_methods["chat.postMessage"]
     second = scan.scan(harness.deps)
     assert second.created == [] and second.posted == 2
+
+
+def test_one_broken_record_does_not_stop_the_scan(hubspot, tmp_path, clock):
+    from datetime import timedelta
+
+    from app import build_deps
+    from bot.settings import Settings
+    from tests.builders import small_book_in_hubspot
+
+    small_book_in_hubspot(hubspot, clock.now())
+    hubspot.add(
+        "deals",
+        "302",
+        dealname="Ghost — Renewal",
+        dealstage="qualifiedtobuy",
+        hs_v2_date_entered_current_stage=(clock.now() - timedelta(days=40)).isoformat(),
+    )
+    hubspot.link("deals", "302", "contacts", "999")  # the contact was deleted in HubSpot
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'f.db'}",  # type: ignore[call-arg]
+        hubspot_access_token=hubspot.token,
+        hubspot_api_url=hubspot.base_url,
+    )
+    deps = build_deps(settings, clock=clock)
+    result = scan.scan(deps, post=False)
+    assert len(result.created) == 2
+    [failure] = result.draft_failures
+    assert failure.startswith("stale_deal:302:") and "CRM contact 999 was not found" in failure
+    deps.db.engine.dispose()
