@@ -35,6 +35,7 @@ class AppHarness:
     runtime: Runtime
     server: Any
     thread: threading.Thread
+    stopping: threading.Event
     settings: Settings
     clock: FixedClock
     slack: FakeSlack
@@ -47,11 +48,20 @@ class AppHarness:
     ) -> AppHarness:
         runtime = build(settings, clock=clock)
         server = waitress.create_server(wsgi_app(runtime.bolt), host="127.0.0.1", port=0, threads=4)
-        thread = threading.Thread(target=server.run, daemon=True)
+        stopping = threading.Event()
+
+        def serve() -> None:
+            # short loop turns instead of server.run(), so stop() can end the loop before closing the socket
+            while not stopping.is_set():
+                server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+
+        thread = threading.Thread(target=serve, daemon=True)
         thread.start()
-        return cls(runtime, server, thread, settings, clock, slack, mailbox, signing_secret)
+        return cls(runtime, server, thread, stopping, settings, clock, slack, mailbox, signing_secret)
 
     def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
         self.server.close()
         self.runtime.shutdown()
 
