@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -118,13 +119,22 @@ def serve() -> None:
     if socket_mode and not settings.slack_app_token.get_secret_value().startswith("xapp-"):  # type: ignore[union-attr]
         raise FollowupError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
     runtime = build(settings, socket_mode=socket_mode)
-    start_scheduler(runtime.deps)
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from slack_sdk.errors import SlackApiError
 
+        handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
+        try:
+            handler.connect()
+        except SlackApiError as exc:
+            raise FollowupError(
+                f"SLACK_APP_TOKEN was rejected by Slack: {exc.response.get('error')}"
+            ) from None
+        start_scheduler(runtime.deps)
         console.print("followup is running in Socket Mode.")
-        SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value()).start()  # type: ignore[union-attr]
+        threading.Event().wait()
     else:
+        start_scheduler(runtime.deps)
         import waitress
 
         console.print(

@@ -127,3 +127,38 @@ def test_serve_runs_http_mode_with_healthz(tmp_path, slack):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_reports_an_app_token_slack_rejects(tmp_path, slack):
+    env = {
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_APP_TOKEN": "xapp-revoked",
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
+    }
+    out = run("serve", cwd=tmp_path, env=env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "SLACK_APP_TOKEN was rejected by Slack: invalid_auth" in out.stderr
+
+
+def test_settings_come_from_a_dotenv_file(tmp_path):
+    (tmp_path / ".env").write_text("SMTP_PORT=not-a-port\n")
+    out = run("migrate", cwd=tmp_path)
+    assert out.returncode == 2 and "SMTP_PORT" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_scan_posts_cards_and_says_what_it_could_not_route(tmp_path, slack):
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_API_URL": slack.api_url,
+    }
+    assert run("seed", cwd=tmp_path, env=env).returncode == 0
+    out = run("scan", cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    dana_cards = [c for c in slack.of("chat.postMessage") if c.args["channel"] == "UDANA"]
+    assert dana_cards  # Dana's leads reach her DM; the other reps have no Slack account in the fake
+    assert f"{len(dana_cards)} posted" in out.stdout
+    assert "no Slack user for" in out.stderr and "no review channel configured" in out.stderr
+    again = run("scan", cwd=tmp_path, env=env)
+    assert "0 new follow-ups" in again.stdout
