@@ -12,6 +12,7 @@ from bot.models import CardMessage, FollowUp
 from bot.services.common import load
 from bot.services.deps import Deps
 from bot.snapshot import FollowUpView, snapshot
+from bot.states import State
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def unposted(session: Session) -> list[int]:
     return list(
         session.scalars(
             select(FollowUp.id)
-            .where(FollowUp.state == "pending", FollowUp.id.not_in(has_card))
+            .where(FollowUp.state == State.PENDING.value, FollowUp.id.not_in(has_card))
             .order_by(FollowUp.id)
         )
     )

@@ -42,6 +42,13 @@ def mark_escalated(
 
 def announce(deps: Deps, followup_id: int, *, target: str) -> FollowUpView:
     """Post the escalation card to its target and show "Escalated to …" on every other copy."""
-    cards.post(deps, followup_id, channel=target, kind="escalation")
+    try:
+        cards.post(deps, followup_id, channel=target, kind="escalation")
+    except Exception as exc:
+        cards.refresh(deps, followup_id)  # the escalation is stored; the owner's card still says so
+        raise FollowupError(
+            f"Escalated, but the card could not be posted to {target}: {exc}. "
+            "If that is a channel, invite the app to it; the follow-up stays in your /followup status."
+        ) from exc
     cards.refresh(deps, followup_id)
     return cards.view(deps, followup_id)

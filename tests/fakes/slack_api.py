@@ -36,6 +36,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
+    fail_channels: dict[str, str] = field(default_factory=dict)  # channel -> error code for chat.postMessage
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -105,6 +106,8 @@ class FakeSlack:
             self.calls.append(Call(method, args))
         if method in self.fail_methods:
             return self._json({"ok": False, "error": self.fail_methods[method]})
+        if method == "chat.postMessage" and args.get("channel") in self.fail_channels:
+            return self._json({"ok": False, "error": self.fail_channels[args["channel"]]})
         return self._json(self._answer(method, args))
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:

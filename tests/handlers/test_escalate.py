@@ -79,3 +79,18 @@ def test_escalating_to_yourself_is_refused_inline(harness):
     assert reply.json()["response_action"] == "errors"
     assert BlockId.ESCALATE_USER in reply.json()["errors"]
     assert followup(harness, fid).state == "pending"
+
+
+def test_escalation_channel_the_app_is_not_in_is_explained(harness):
+    fid, card = seed_and_scan(harness)[OMAR]
+    harness.slack.fail_channels[ESCALATION_CHANNEL] = "not_in_channel"
+    _escalate(harness, fid, card)
+    [dm] = [
+        c
+        for c in harness.slack.wait_for("chat.postMessage", 4)
+        if c.args["channel"] == DANA and "text" in c.args and "could not be posted" in c.args["text"]
+    ]
+    assert "not_in_channel" in dm.args["text"] and "invite the app" in dm.args["text"]
+    harness.slack.wait_for("chat.update")
+    assert f"Escalated to <#{ESCALATION_CHANNEL}>" in texts(last_update_for(harness, card))
+    assert followup(harness, fid).state == "escalated"
