@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -12,19 +13,29 @@ from bot.ports import PostedCard
 log = logging.getLogger(__name__)
 
 
+LOOKUP_TTL = 3600.0  # a rep who joins Slack is found within the hour
+
+
 class SlackChat:
     def __init__(self, client: WebClient) -> None:
         self.client = client
         self._tz: dict[str, str | None] = {}
+        self._by_email: dict[str, tuple[float, str | None]] = {}
 
     def find_user_by_email(self, email: str) -> str | None:
+        """Slack user id for an email; remembered for an hour, so a scan asks once per rep."""
+        key = email.lower()
+        cached = self._by_email.get(key)
+        if cached and time.monotonic() - cached[0] < LOOKUP_TTL:
+            return cached[1]
         try:
-            resp = self.client.users_lookupByEmail(email=email)
+            user_id: str | None = self.client.users_lookupByEmail(email=email)["user"]["id"]
         except SlackApiError as exc:
-            if exc.response.get("error") == "users_not_found":
-                return None
-            raise
-        return resp["user"]["id"]
+            if exc.response.get("error") != "users_not_found":
+                raise
+            user_id = None
+        self._by_email[key] = (time.monotonic(), user_id)
+        return user_id
 
     def user_timezone(self, user_id: str) -> str | None:
         if user_id not in self._tz:

@@ -20,6 +20,7 @@ def test_rescanning_does_not_duplicate(harness):
     first = scan.scan(harness.deps)
     second = scan.scan(harness.deps)
     assert len(first.created) == 2 and second.created == [] and second.already_known == 2
+    assert len(harness.slack.of("users.lookupByEmail")) == 1  # both leads are Dana's: one lookup
     assert _count(harness, FollowUp) == 2 and len(harness.slack.of("chat.postMessage")) == 2
 
 
