@@ -139,7 +139,3 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]]
 
     followup: Mapped[FollowUp] = relationship(back_populates="events")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
