@@ -1,10 +1,12 @@
-"""Composition root: settings → engine → adapters → Bolt app → handlers → scheduler."""
+"""Composition root: settings → engine → adapters → Bolt app → handlers → workers and scheduler."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt import App
@@ -13,23 +15,31 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 
 import handlers
-from bot.clock import SystemClock
+from bot.adapters.clock import SystemClock
+from bot.adapters.slack import SlackChat, web_client
+from bot.adapters.smtp import SMTPMailer
 from bot.config import FollowupConfig, load_config
 from bot.db import Database, make_engine, migrate
 from bot.drafting.offline import OfflineDrafter
 from bot.errors import ConfigError
-from bot.mailer import SMTPMailer
 from bot.ports import CRM, Clock, Drafter
+from bot.services import cards, review
 from bot.services.deps import Deps
 from bot.settings import Settings
-from handlers.chat import SlackChat
+from bot.work.queue import Kind
+from bot.work.runner import Handler, WorkRunner, holder_name
 
 
-def build_crm(settings: Settings, db: Database) -> CRM:
+def build_crm(settings: Settings, config: FollowupConfig, db: Database) -> CRM:
     if settings.hubspot_access_token:
         from crm.hubspot import HubSpotCRM
 
-        return HubSpotCRM(settings.hubspot_access_token.get_secret_value(), base_url=settings.hubspot_api_url)
+        return HubSpotCRM(
+            settings.hubspot_access_token.get_secret_value(),
+            base_url=settings.hubspot_api_url,
+            timeout=config.timeouts.crm_seconds,
+            properties=config.hubspot.properties,
+        )
     from crm.embedded import EmbeddedCRM
 
     return EmbeddedCRM(db)
@@ -39,21 +49,25 @@ def build_drafter(settings: Settings, config: FollowupConfig) -> Drafter:
     if settings.anthropic_api_key:
         import anthropic
 
-        from bot.drafting.claude import ClaudeDrafter
+        from bot.adapters.claude import ClaudeDrafter
 
         client = anthropic.Anthropic(
-            api_key=settings.anthropic_api_key.get_secret_value(), base_url=settings.anthropic_base_url
+            api_key=settings.anthropic_api_key.get_secret_value(),
+            base_url=settings.anthropic_base_url,
+            timeout=config.timeouts.ai_seconds,
+            max_retries=1,
         )
         return ClaudeDrafter(client, model=config.drafting.model, max_tokens=config.drafting.max_tokens)
     return OfflineDrafter()
 
 
-def slack_client(settings: Settings) -> WebClient:
+def slack_client(settings: Settings, config: FollowupConfig | None = None) -> WebClient:
     settings.require("slack_bot_token")
     token = settings.slack_bot_token.get_secret_value()  # type: ignore[union-attr]
     if not token.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'.")
-    return WebClient(token=token, base_url=settings.slack_api_url or WebClient.BASE_URL)
+    timeout = (config or load_config(settings.followup_config)).timeouts.slack_seconds
+    return web_client(token, base_url=settings.slack_api_url, timeout=timeout)
 
 
 def build_deps(
@@ -67,18 +81,18 @@ def build_deps(
     db = Database(make_engine(settings.database_url))
     if run_migrations:
         migrate(db.engine)
-    offline = OfflineDrafter()
     return Deps(
         db=db,
-        crm=build_crm(settings, db),
+        crm=build_crm(settings, config, db),
         drafter=build_drafter(settings, config),
-        fallback_drafter=offline,
+        fallback_drafter=OfflineDrafter(),
         mailer=SMTPMailer(
             settings.smtp_host,
             settings.smtp_port,
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             starttls=settings.smtp_starttls,
+            timeout=config.timeouts.smtp_seconds,
         ),
         chat=SlackChat(chat_client) if chat_client else None,
         clock=clock or SystemClock(),
@@ -86,29 +100,65 @@ def build_deps(
     )
 
 
+def work_runner(deps: Deps, *, holder: str | None = None) -> WorkRunner:
+    """The workers that carry out queued side effects: post and update cards, send, log to the CRM."""
+    handlers_by_kind = {
+        Kind.POST_CARD: Handler(partial(cards.post_job, deps), chat=True),
+        Kind.REFRESH_CARDS: Handler(partial(cards.refresh_job, deps), chat=True),
+        Kind.SEND: Handler(partial(review.send_job, deps), give_up=partial(review.send_gave_up, deps)),
+        Kind.CRM_LOG: Handler(
+            partial(review.crm_log_job, deps), give_up=partial(review.crm_log_gave_up, deps)
+        ),
+    }
+    return WorkRunner(deps.db, handlers_by_kind, deps.config.work, deps.clock, holder=holder or holder_name())
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """Bolt's listener threads, counting what is in flight (tests wait for it; shutdown drains it)."""
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix="followup-listener")
+        self._lock = threading.Lock()
+        self.in_flight = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        with self._lock:
+            self.in_flight += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _: Future) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
 @dataclass
 class Runtime:
     deps: Deps
     bolt: App
-    workers: ThreadPoolExecutor  # where listeners finish their work after the ack
+    listeners: ListenerPool  # where listeners finish after their ack (short: the slow work is queued)
+    workers: WorkRunner
 
-    def shutdown(self) -> None:
-        """Let in-flight work (sends, CRM logs, card updates) finish, then release the database."""
-        self.workers.shutdown(wait=True)
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Stop claiming work, let items in hand finish, then release the database."""
+        self.workers.stop(timeout)
+        self.listeners.shutdown(wait=True)
         self.deps.db.engine.dispose()
 
 
 def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool = False) -> Runtime:
     """Everything `followup serve` runs, wired; tests build the same thing against local fakes."""
-    client = slack_client(settings)
+    config = load_config(settings.followup_config)
+    client = slack_client(settings, config)
     if not socket_mode:
         settings.require("slack_signing_secret")
     deps = build_deps(settings, chat_client=client, clock=clock)
-    workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="followup-listener")
+    listeners = ListenerPool(max_workers=16)
     try:
         bolt = App(
             client=client,
-            listener_executor=workers,
+            listener_executor=listeners,
             signing_secret=(
                 settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
             ),
@@ -117,7 +167,7 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
     except BoltError as exc:
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {exc}") from None
     handlers.register_all(bolt, deps)
-    return Runtime(deps=deps, bolt=bolt, workers=workers)
+    return Runtime(deps=deps, bolt=bolt, listeners=listeners, workers=work_runner(deps))
 
 
 def wsgi_app(bolt: App) -> Callable[[dict, Callable], Iterable[bytes]]:

@@ -58,10 +58,10 @@ def bench_scan(contacts: int) -> dict:
                 s.flush()
         seeded = time.perf_counter() - start
         start = time.perf_counter()
-        result = scan.scan(deps, post=False)
+        result = scan.scan(deps)
         first = time.perf_counter() - start
         start = time.perf_counter()
-        again = scan.scan(deps, post=False)
+        again = scan.scan(deps)
         second = time.perf_counter() - start
         return {
             "contacts": contacts,

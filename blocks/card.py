@@ -20,13 +20,13 @@ from blocks.format import clip, escape, person, quote, slack_date
 from blocks.ids import SNOOZE_LABELS, ActionId, BlockId
 from bot.snapshot import FollowUpView
 from bot.states import State
+from bot.triggers.registry import label as rule_label
 
 URGENCY_ICON = {
     "high": ":red_circle: High",
     "medium": ":large_orange_circle: Medium",
     "low": ":white_circle: Low",
 }
-RULE_LABEL = {"inbound_no_response": "Inbound inquiry unanswered", "stale_deal": "Deal gone quiet"}
 
 
 def _title(fu: FollowUpView) -> str:
@@ -39,11 +39,30 @@ def card_text(fu: FollowUpView) -> str:
     return f"Follow-up for {fu.contact_name}: {fu.reason} ({fu.state.value})"
 
 
+def _who(actor: str | None) -> str:
+    if actor in (None, "scan", "scheduler", "worker"):
+        return "followup"
+    return person(actor)
+
+
 def status_line(fu: FollowUpView) -> str | None:
     edited = " · edited before sending" if fu.edited else ""
     if fu.state is State.SENT and fu.sent_at:
-        logged = f":warning: {clip(escape(fu.last_error), 300)}" if fu.last_error else "logged to CRM"
+        if fu.last_error:
+            logged = f":warning: {clip(escape(fu.last_error), 300)}"
+        else:
+            logged = "logged to CRM" if fu.crm_logged else "logging to CRM…"
         return f":white_check_mark: Sent by {person(fu.sent_by)} {slack_date(fu.sent_at)} · {logged}{edited}"
+    if fu.state is State.UNKNOWN:
+        return f":grey_question: *Maybe sent.* {clip(escape(fu.last_error or ''), 700)}"
+    if fu.state is State.RESOLVED:
+        why = clip(escape(fu.outcome_reason or "no longer needed"), 500)
+        return f":heavy_check_mark: No longer needed — {why} (seen by {_who(fu.outcome_by)})"
+    if fu.state is State.DISMISSED:
+        why = clip(escape(fu.outcome_reason or "dismissed"), 500)
+        return f":wastebasket: Dismissed by {_who(fu.outcome_by)}: {why}"
+    if fu.state is State.SCHEDULED and fu.due_at:
+        return f":calendar: Comes due {slack_date(fu.due_at)}"
     if fu.state is State.SENDING:
         return ":hourglass_flowing_sand: Sending…"
     if fu.state is State.SNOOZED and fu.snoozed_until:
@@ -63,7 +82,7 @@ def _details(fu: FollowUpView) -> list[Block]:
             fields=[
                 MarkdownTextObject(text=f"*Why*\n{clip(escape(fu.reason), 500)}"),
                 MarkdownTextObject(text=f"*Urgency*\n{URGENCY_ICON.get(d.urgency, d.urgency)}"),
-                MarkdownTextObject(text=f"*Type*\n{escape(RULE_LABEL.get(fu.rule, fu.rule))}"),
+                MarkdownTextObject(text=f"*Type*\n{escape(rule_label(fu.rule))}"),
                 MarkdownTextObject(text=f"*Classified as*\n{escape(d.classification)}"),
                 MarkdownTextObject(text=f"*Owner*\n{person(fu.owner_slack_id, fu.owner_name)}"),
                 MarkdownTextObject(text=f"*Contact*\n{escape(fu.contact_email)}"),
@@ -97,17 +116,42 @@ def _details(fu: FollowUpView) -> list[Block]:
     return blocks
 
 
+def _dismiss(value: str) -> ButtonElement:
+    return ButtonElement(text="Dismiss", action_id=ActionId.CARD_DISMISS, value=value)
+
+
+def _row(*elements: ButtonElement | StaticSelectElement) -> list[Block]:
+    return [ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=list(elements))]
+
+
 def _actions(fu: FollowUpView) -> list[Block]:
     value = str(fu.id)
     if fu.state is State.FAILED:
-        return [
-            ActionsBlock(
-                block_id=BlockId.CARD_ACTIONS,
-                elements=[
-                    ButtonElement(text="Retry", action_id=ActionId.CARD_RETRY, value=value, style="primary")
-                ],
-            )
-        ]
+        return _row(
+            ButtonElement(text="Retry", action_id=ActionId.CARD_RETRY, value=value, style="primary"),
+            _dismiss(value),
+        )
+    if fu.state is State.UNKNOWN:
+        resend = ButtonElement(
+            text="Send again",
+            action_id=ActionId.CARD_RESEND,
+            value=value,
+            style="danger",
+            confirm=ConfirmObject(
+                title="Send a second copy?",
+                text=clip(
+                    f"The first one may already be in {escape(fu.contact_email)}'s inbox. "
+                    "Send again only if you checked that it did not go out.",
+                    300,
+                ),
+                confirm="Send again",
+                deny="Cancel",
+            ),
+        )
+        mark = ButtonElement(text="It was sent", action_id=ActionId.CARD_MARK_SENT, value=value)
+        return _row(mark, resend, _dismiss(value))
+    if fu.state is State.SENT and fu.last_error and not fu.crm_logged:
+        return _row(ButtonElement(text="Retry CRM log", action_id=ActionId.CARD_RETRY_LOG, value=value))
     if fu.state not in (State.PENDING, State.ESCALATED):
         return []
     approve = ButtonElement(
@@ -134,6 +178,7 @@ def _actions(fu: FollowUpView) -> list[Block]:
     elements = [approve, ButtonElement(text="Edit", action_id=ActionId.CARD_EDIT, value=value), snooze]
     if fu.state is State.PENDING:
         elements.append(ButtonElement(text="Escalate", action_id=ActionId.CARD_ESCALATE, value=value))
+    elements.append(_dismiss(value))
     return [ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=elements)]
 
 
@@ -155,9 +200,9 @@ def card_blocks(fu: FollowUpView, *, escalation: bool = False) -> list[Block]:
                 ),
             )
         )
-    if fu.state is State.SNOOZED:
-        # collapsed: the card comes back as a fresh message when the snooze ends
-        return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=line or "Snoozed")])]
+    if fu.state in (State.SNOOZED, State.RESOLVED, State.DISMISSED):
+        # collapsed: a snoozed card comes back as a fresh message; an ended one says why and who
+        return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=clip(line or fu.state.value, 2900))])]
     blocks += _details(fu)
     if line:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line)]))

@@ -11,12 +11,18 @@ class ActionId(StrEnum):
     CARD_SNOOZE = "followup-card-snooze"
     CARD_ESCALATE = "followup-card-escalate"
     CARD_RETRY = "followup-card-retry"
+    CARD_DISMISS = "followup-card-dismiss"
+    CARD_MARK_SENT = "followup-card-mark-sent"
+    CARD_RESEND = "followup-card-resend"
+    CARD_RETRY_LOG = "followup-card-retry-log"
     CARD_OPEN_ORIGINAL = "followup-card-open-original"
     STATUS_OPEN_CARD = "followup-status-open-card"
     EDIT_SUBJECT_INPUT = "followup-edit-subject-input"
     EDIT_BODY_INPUT = "followup-edit-body-input"
     ESCALATE_USER_INPUT = "followup-escalate-user-input"
     ESCALATE_REASON_INPUT = "followup-escalate-reason-input"
+    DISMISS_REASON_INPUT = "followup-dismiss-reason-input"
+    DISMISS_NOTE_INPUT = "followup-dismiss-note-input"
 
 
 class BlockId(StrEnum):
@@ -25,11 +31,14 @@ class BlockId(StrEnum):
     EDIT_BODY = "followup-edit-body"
     ESCALATE_USER = "followup-escalate-user"
     ESCALATE_REASON = "followup-escalate-reason"
+    DISMISS_REASON = "followup-dismiss-reason"
+    DISMISS_NOTE = "followup-dismiss-note"
 
 
 class CallbackId(StrEnum):
     EDIT_MODAL = "followup-edit-modal"
     ESCALATE_MODAL = "followup-escalate-modal"
+    DISMISS_MODAL = "followup-dismiss-modal"
 
 
 class SnoozeChoice(StrEnum):

@@ -1,4 +1,4 @@
-"""The Edit and Escalate modals. Typed state travels in private_metadata as JSON."""
+"""The Edit, Escalate and Dismiss modals. Typed state travels in private_metadata as JSON."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextInputElement,
+    RadioButtonsElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
@@ -100,6 +102,46 @@ def escalate_modal(fu: FollowUpView, ctx: ModalContext, *, escalation_channel: s
                     multiline=True,
                     max_length=1000,
                     placeholder="e.g. they ask for a discount",
+                ),
+            ),
+        ],
+    )
+
+
+def dismiss_modal(fu: FollowUpView, ctx: ModalContext, reasons: dict[str, str]) -> View:
+    """Why no follow-up is needed: kept for the metrics; 'Other' needs a note."""
+    return View(
+        type="modal",
+        callback_id=CallbackId.DISMISS_MODAL,
+        title="Dismiss follow-up",
+        submit="Dismiss",
+        close="Cancel",
+        private_metadata=ctx.model_dump_json(),
+        blocks=[
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=clip(f"No email goes to *{escape(fu.contact_name)}*. Why is none needed?", 2000)
+                    )
+                ]
+            ),
+            InputBlock(
+                block_id=BlockId.DISMISS_REASON,
+                label="Reason",
+                element=RadioButtonsElement(
+                    action_id=ActionId.DISMISS_REASON_INPUT,
+                    options=[Option(text=label, value=value) for value, label in reasons.items()],
+                ),
+            ),
+            InputBlock(
+                block_id=BlockId.DISMISS_NOTE,
+                label="Note",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=ActionId.DISMISS_NOTE_INPUT,
+                    multiline=True,
+                    max_length=500,
+                    placeholder="Needed when you choose Other",
                 ),
             ),
         ],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import signal
 import sys
 import tempfile
 import threading
@@ -33,8 +35,8 @@ def _settings(**overrides: object) -> Settings:
 @cli.command()
 def demo(
     json_output: Annotated[
-        bool, typer.Option("--json/--no-json", help="Also print each card's Block Kit JSON.")
-    ] = True,
+        bool, typer.Option("--json/--no-json", help="Also print each card's Block Kit JSON and Builder link.")
+    ] = False,
     database_url: Annotated[
         str | None, typer.Option(help="Database to use (default: a fresh temporary SQLite file).")
     ] = None,
@@ -81,35 +83,73 @@ def scan(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would trigger; store and post nothing.")
     ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the dry run as a JSON array.")] = False,
 ) -> None:
-    """Run the trigger rules once and post a card for each new follow-up."""
-    from app import build_deps, slack_client
-    from bot.triggers import run_rules
+    """Run the trigger rules once, store new follow-ups and post their cards."""
+    from app import build_deps, slack_client, work_runner
+    from bot.services import lifecycle
+    from bot.triggers.registry import run_rules
 
     settings = _settings()
     if dry_run:
         deps = build_deps(settings)
-        for t in run_rules(deps.crm, deps.config, deps.calendar, deps.clock.now()):
-            console.print(f"[bold]{t.rule}[/bold] contact {t.contact_id}: {t.reason}")
+        run = run_rules(deps.config.triggers, lifecycle.rule_context(deps))
+        if json_output:
+            rows = [
+                {
+                    "rule": t.rule,
+                    "contact_id": t.contact_id,
+                    "deal_id": t.deal_id,
+                    "reason": t.reason,
+                    "since": t.since.isoformat(),
+                    "due_at": t.due_at.isoformat() if t.due_at else None,
+                    "dedupe_key": t.dedupe_key,
+                }
+                for t in run.triggers
+            ]
+            sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        else:
+            for t in run.triggers:
+                console.print(f"[bold]{t.rule}[/bold] contact {escape(t.contact_id)}: {escape(t.reason)}")
+        _report_rule_failures(run.failures)
         return
+    from bot.services import cards
     from bot.services import scan as scan_service
 
     deps = build_deps(settings, chat_client=slack_client(settings) if settings.slack_bot_token else None)
-    result = scan_service.scan(deps, post=deps.chat is not None)
+    started = deps.clock.now()
+    result = scan_service.scan(deps)
+    posted = 0
+    if deps.chat is not None:
+        work_runner(deps).drain()  # post the cards now; anything that fails stays queued for `serve`
+        posted = cards.posted_since(deps, started)
     console.print(
-        f"{len(result.created)} new follow-ups, {result.already_known} already known, {result.posted} posted."
+        f"{len(result.created)} new follow-ups, {len(result.scheduled)} scheduled for later, "
+        f"{result.already_known} already known, {len(result.resolved)} no longer needed; "
+        f"{posted} cards posted."
     )
+    _report_rule_failures(result.rule_failures)
     for failure in result.post_failures:
         err.print(f"[yellow]not posted[/yellow] {escape(failure)}")
     for failure in result.draft_failures:
         err.print(f"[yellow]not drafted[/yellow] {escape(failure)}")
     if deps.chat is None:
-        err.print("SLACK_BOT_TOKEN is not set: follow-ups were stored but no cards were posted.")
+        err.print(
+            "SLACK_BOT_TOKEN is not set: follow-ups were stored; `followup serve` will post their cards."
+        )
+    if result.rule_failures:
+        raise typer.Exit(1)
+
+
+def _report_rule_failures(failures: dict[str, str]) -> None:
+    for rule, error in failures.items():
+        err.print(f"[red]rule {escape(rule)} failed[/red] (the other rules still ran): {escape(error)}")
 
 
 @cli.command()
 def serve() -> None:
-    """Run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT) and the scheduler."""
+    """Run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT), the workers and the
+    scheduler. SIGTERM stops it gracefully: no new work is claimed, work in hand finishes."""
     from app import build, wsgi_app
     from bot.jobs import start_scheduler
 
@@ -119,28 +159,53 @@ def serve() -> None:
     if socket_mode and not settings.slack_app_token.get_secret_value().startswith("xapp-"):  # type: ignore[union-attr]
         raise FollowupError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
     runtime = build(settings, socket_mode=socket_mode)
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-        from slack_sdk.errors import SlackApiError
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    scheduler = None
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from slack_sdk.errors import SlackApiError
 
-        handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
-        try:
-            handler.connect()
-        except SlackApiError as exc:
-            raise FollowupError(
-                f"SLACK_APP_TOKEN was rejected by Slack: {exc.response.get('error')}"
-            ) from None
-        start_scheduler(runtime.deps)
-        console.print("followup is running in Socket Mode.")
-        threading.Event().wait()
-    else:
-        start_scheduler(runtime.deps)
-        import waitress
+            handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
+            try:
+                handler.connect()
+            except SlackApiError as exc:
+                raise FollowupError(
+                    f"SLACK_APP_TOKEN was rejected by Slack: {exc.response.get('error')}"
+                ) from None
+            runtime.workers.start()
+            scheduler = start_scheduler(runtime.deps, holder=runtime.workers.holder)
+            console.print("followup is running in Socket Mode.")
+            threading.Event().wait()
+        else:
+            import waitress
 
-        console.print(
-            f"followup is listening on http://0.0.0.0:{settings.port} (POST /slack/events, GET /healthz)"
-        )
-        waitress.serve(wsgi_app(runtime.bolt), host="0.0.0.0", port=settings.port, threads=8)
+            server = waitress.create_server(
+                wsgi_app(runtime.bolt), host="0.0.0.0", port=settings.port, threads=16
+            )
+            runtime.workers.start()
+            scheduler = start_scheduler(runtime.deps, holder=runtime.workers.holder)
+            console.print(
+                f"followup is listening on http://0.0.0.0:{server.effective_port} "  # type: ignore[union-attr]
+                "(POST /slack/events, GET /healthz)"
+            )
+            server.run()
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        console.print("followup is stopping: finishing work in hand…")
+        runtime.shutdown()
+        console.print("followup stopped.")
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGTERM, so the server loop ends and the shutdown runs."""
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise _Stop()
 
 
 @cli.command()

@@ -1,19 +1,14 @@
-"""Time: the Clock port's system adapter and business-hours arithmetic."""
+"""Time: a clock tests can move, and business-hours arithmetic."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
 
 from bot.config import BusinessHours
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -41,6 +36,12 @@ class BusinessCalendar:
         if not self.hours.holidays_country:
             return {}
         return holidays.country_holidays(self.hours.holidays_country, years=year)
+
+    @property
+    def workday(self) -> timedelta:
+        """The length of one working day."""
+        day = date(2000, 1, 3)
+        return datetime.combine(day, self.hours.end) - datetime.combine(day, self.hours.start)
 
     def is_workday(self, day: date) -> bool:
         return day.weekday() in self.hours.workdays and day not in self._holidays(day.year)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from bot.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("followup.toml")
-
-PositiveDays = Annotated[int, Field(gt=0, le=365)]
 
 
 class _Section(BaseModel):
@@ -56,33 +54,64 @@ class BusinessHours(_Section):
         return value
 
 
-class InboundNoResponse(_Section):
-    enabled: bool = True
-    business_hours: Annotated[float, Field(gt=0, le=80)] = 2.0
+def _triggers_model() -> type[BaseModel]:
+    """One section per registered rule, named after it, with the rule's own config model."""
+    from bot.triggers.registry import RULES
+
+    fields: dict[str, Any] = {
+        rule.name: (rule.config, Field(default_factory=rule.config, description=rule.label)) for rule in RULES
+    }
+    return create_model("Triggers", __base__=_Section, **fields)
 
 
-DEFAULT_STALE_DAYS = {
-    "appointmentscheduled": 7,
-    "qualifiedtobuy": 10,
-    "presentationscheduled": 14,
-    "decisionmakerboughtin": 21,
-    "contractsent": 10,
-}
+Triggers = _triggers_model()
 
 
-class StaleDeal(_Section):
-    enabled: bool = True
-    default_days: PositiveDays = 14
-    days_by_stage: dict[str, PositiveDays] = Field(default_factory=lambda: dict(DEFAULT_STALE_DAYS))
-    closed_stages: list[str] = Field(default_factory=lambda: ["closedwon", "closedlost"])
+class PipelineConfig(_Section):
+    """Deal stages that mean the deal is over (any pipeline's stage ids may be listed)."""
 
-    def threshold(self, stage: str) -> int:
-        return self.days_by_stage.get(stage, self.default_days)
+    won_stages: list[str] = Field(default_factory=lambda: ["closedwon"])
+    lost_stages: list[str] = Field(default_factory=lambda: ["closedlost"])
 
 
-class Triggers(_Section):
-    inbound_no_response: InboundNoResponse = Field(default_factory=InboundNoResponse)
-    stale_deal: StaleDeal = Field(default_factory=StaleDeal)
+class HubSpotConfig(_Section):
+    properties: dict[str, str] = Field(
+        default_factory=dict,
+        description="Deal fields the rules read -> your portal's property names "
+        "(quote_expires_at, lost_reason).",
+    )
+
+    @field_validator("properties")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - {"quote_expires_at", "lost_reason"}
+        if unknown:
+            raise ValueError(f"unknown field(s) {sorted(unknown)}: use quote_expires_at or lost_reason")
+        return value
+
+
+Seconds = Annotated[float, Field(gt=0, le=600)]
+
+
+class Timeouts(_Section):
+    """Every call to another system gives up after this long."""
+
+    smtp_seconds: Seconds = 30
+    slack_seconds: Seconds = 10
+    crm_seconds: Seconds = 20
+    ai_seconds: Seconds = 60
+
+
+class Work(_Section):
+    """The work queue: how often workers look for work, how long a claim holds, how often to retry."""
+
+    poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    workers: Annotated[int, Field(ge=1, le=32)] = 4
+    lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 180
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    chat_max_attempts: Annotated[int, Field(ge=1, le=1000)] = 60
+    backoff_seconds: Annotated[float, Field(gt=0, le=3600)] = 5
+    max_backoff_seconds: Annotated[float, Field(gt=0, le=86400)] = 600
 
 
 class SlackConfig(_Section):
@@ -113,7 +142,11 @@ class Drafting(_Section):
 
 class FollowupConfig(_Section):
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
-    triggers: Triggers = Field(default_factory=Triggers)
+    triggers: Triggers = Field(default_factory=Triggers)  # type: ignore[valid-type]
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    work: Work = Field(default_factory=Work)
+    hubspot: HubSpotConfig = Field(default_factory=HubSpotConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     schedule: Schedule = Field(default_factory=Schedule)
     mail: Mail = Field(default_factory=Mail)

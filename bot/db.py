@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,11 +31,17 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+MIGRATION_LOCK = 7_311_001  # PostgreSQL advisory lock key: replicas starting together migrate one at a time
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+    """Bring the schema to the newest Alembic revision; safe when several replicas start together."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # held until this transaction ends; the next replica then finds the schema at head
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -43,6 +50,13 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._factory = sessionmaker(engine, expire_on_commit=False)
+        # set when a transaction that queued work commits, so this process's workers pick it up at once
+        self.work_ready = threading.Event()
+
+        @event.listens_for(self._factory, "after_commit")
+        def _wake(session: Session) -> None:
+            if session.info.pop("queued_work", False):
+                self.work_ready.set()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

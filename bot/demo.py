@@ -9,11 +9,14 @@ from urllib.parse import quote
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.syntax import Syntax
+from rich.table import Table
 from rich.text import Text
 
 from blocks.card import card_blocks, to_dicts
 from bot.services import cards, scan
 from bot.services.deps import Deps
+from bot.states import State
+from bot.triggers.registry import RULES
 
 BUILDER = "https://app.slack.com/block-kit-builder/#"
 
@@ -56,31 +59,33 @@ def render(blocks: list[dict]) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left", border_style="green")
 
 
-def run(deps: Deps, console: Console, *, show_json: bool = True) -> int:
-    result = scan.scan(deps, post=False)
-    console.print(
-        f"[bold]{len(result.created)} follow-ups triggered[/bold] "
-        f"(rules: {', '.join(_rules(deps))}; drafter: {deps.drafter.name})\n"
-    )
-    for fid in result.created:
-        blocks = to_dicts(card_blocks(cards.view(deps, fid)))
+def run(deps: Deps, console: Console, *, show_json: bool = False) -> int:
+    """Scan, print every card as Slack shows it, then a summary table (JSON and Builder links on request)."""
+    result = scan.scan(deps)
+    views = [cards.view(deps, fid) for fid in result.created + result.scheduled]
+    for fu in views:
+        blocks = to_dicts(card_blocks(fu))
         console.print(render(blocks))
         if show_json:
             console.print(
                 Syntax(json.dumps({"blocks": blocks}, indent=2, ensure_ascii=False), "json", word_wrap=True)
             )
-        console.print(f"Block Kit Builder: {builder_link(blocks)}", soft_wrap=True)
+            console.print(f"Block Kit Builder: {builder_link(blocks)}", soft_wrap=True)
         console.print()
+    table = Table(
+        title=f"{len(result.created)} cards, {len(result.scheduled)} scheduled (drafter: {deps.drafter.name})"
+    )
+    table.add_column("rule")
+    table.add_column("what it watches")
+    table.add_column("cards now", justify="right")
+    table.add_column("scheduled", justify="right")
+    for rule in RULES:
+        if not getattr(deps.config.triggers, rule.name).enabled:
+            continue
+        now = sum(1 for v in views if v.rule == rule.name and v.state is not State.SCHEDULED)
+        later = sum(1 for v in views if v.rule == rule.name and v.state is State.SCHEDULED)
+        table.add_row(rule.name, rule.label, str(now), str(later))
+    console.print(table)
+    for name, error in result.rule_failures.items():
+        console.print(f"[red]rule {name} failed:[/red] {error}")
     return len(result.created)
-
-
-def _rules(deps: Deps) -> list[str]:
-    t = deps.config.triggers
-    return [
-        name
-        for name, on in (
-            ("inbound_no_response", t.inbound_no_response.enabled),
-            ("stale_deal", t.stale_deal.enabled),
-        )
-        if on
-    ]

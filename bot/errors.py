@@ -23,3 +23,11 @@ class WrongState(FollowupError):
 
 class DeliveryError(FollowupError):
     """The mail server refused or could not be reached."""
+
+
+class DeliveryUnknown(FollowupError):
+    """The message was handed to the mail server and no clear answer came back: it may have been delivered."""
+
+
+class ChatDestinationError(FollowupError):
+    """Slack will not take a message for that channel or person (not a member, archived, unknown)."""

@@ -1,45 +1,63 @@
-"""Background jobs for `followup serve`: the trigger scan and the snooze check (APScheduler)."""
+"""Periodic jobs for `followup serve` (APScheduler): the trigger scan and the due-work check. Each tick runs
+on one replica only: the one that takes the job's lease in the database."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.services import review, scan, snooze
+from bot.services import scan, snooze
 from bot.services.deps import Deps
+from bot.work import leases
 
 log = logging.getLogger(__name__)
 
 
-def run_scan(deps: Deps) -> None:
+def _tick(deps: Deps, name: str, every: timedelta, *, holder: str) -> bool:
+    """True when this replica holds the job's lease for this tick (a little shorter than the interval)."""
+    ttl = every - min(every / 10, timedelta(seconds=30))
+    return leases.try_acquire(deps.db, name, holder=holder, now=deps.clock.now(), ttl=ttl)
+
+
+def run_scan(deps: Deps, *, holder: str) -> scan.ScanResult | None:
+    if not _tick(deps, "scan", timedelta(minutes=deps.config.schedule.scan_interval_minutes), holder=holder):
+        return None
     result = scan.scan(deps)
-    log.info("scan: %d new, %d known, %d posted", len(result.created), result.already_known, result.posted)
-    for failure in result.post_failures:
-        log.warning("not posted: %s", failure)
-    for failure in result.draft_failures:
-        log.warning("not drafted: %s", failure)
+    log.info(
+        "scan: %d new, %d scheduled, %d known, %d resolved",
+        len(result.created),
+        len(result.scheduled),
+        result.already_known,
+        len(result.resolved),
+    )
+    for rule, failure in result.rule_failures.items():
+        log.error("rule %s failed: %s", rule, failure)
+    for failure in result.post_failures + result.draft_failures + result.check_failures:
+        log.warning("scan: %s", failure)
+    return result
 
 
-def run_due_work(deps: Deps) -> None:
-    """Snoozes that have ended come back; sends cut off by a crash or restart are shown as failed."""
+def run_due_work(deps: Deps, *, holder: str) -> list[int] | None:
+    """Snoozes that ended and scheduled follow-ups that came due come back (or resolve)."""
+    if not _tick(deps, "due", timedelta(seconds=deps.config.schedule.snooze_check_seconds), holder=holder):
+        return None
     back = snooze.resurface_due(deps)
     if back:
-        log.info("resurfaced %d snoozed follow-ups", len(back))
-    stuck = review.recover_interrupted(deps)
-    if stuck:
-        log.warning("%d follow-ups were interrupted mid-send and are now marked failed", len(stuck))
+        log.info("%d follow-ups came back", len(back))
+    return back
 
 
-def start_scheduler(deps: Deps) -> BackgroundScheduler:
-    """Both jobs run once right away: snoozes that fell due while the app was down come back at start."""
+def start_scheduler(deps: Deps, *, holder: str) -> BackgroundScheduler:
+    """Both jobs run once right away: what fell due while the app was down comes back at start."""
     sched = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
     now = datetime.now(UTC)
     sched.add_job(
         run_due_work,
         "interval",
         args=[deps],
+        kwargs={"holder": holder},
         seconds=deps.config.schedule.snooze_check_seconds,
         next_run_time=now,
         id="due-work",
@@ -48,6 +66,7 @@ def start_scheduler(deps: Deps) -> BackgroundScheduler:
         run_scan,
         "interval",
         args=[deps],
+        kwargs={"holder": holder},
         minutes=deps.config.schedule.scan_interval_minutes,
         next_run_time=now,
         id="scan",

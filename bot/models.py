@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -38,6 +48,11 @@ class Base(DeclarativeBase):
 
 class FollowUp(Base):
     __tablename__ = "followups"
+    __table_args__ = (
+        # /followup status: a rep's queue, and what was escalated to them
+        Index("ix_followups_owner_state", "owner_slack_id", "state", "triggered_at"),
+        Index("ix_followups_escalated_state", "escalated_to", "state", "triggered_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -55,9 +70,15 @@ class FollowUp(Base):
     state: Mapped[str] = mapped_column(String(20), index=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     triggered_at: Mapped[datetime]
+    since_at: Mapped[datetime | None]  # when the silence began; still_applies measures from here
+    due_at: Mapped[datetime | None] = mapped_column(index=True)  # scheduled: when it comes due
+    outcome_reason: Mapped[str | None] = mapped_column(Text)  # why it was resolved or dismissed
+    outcome_by: Mapped[str | None] = mapped_column(String(100))
+    dismiss_reason: Mapped[str | None] = mapped_column(String(30))
+    send_handover_at: Mapped[datetime | None]  # set just before the message goes to the mail server
     snoozed_until: Mapped[datetime | None] = mapped_column(index=True)
     escalated_to: Mapped[str | None] = mapped_column(String(32))
-    message_id: Mapped[str | None] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)
     sent_at: Mapped[datetime | None]
     sent_by: Mapped[str | None] = mapped_column(String(32))
     sent_draft_id: Mapped[int | None]
@@ -139,3 +160,36 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]]
 
     followup: Mapped[FollowUp] = relationship(back_populates="events")
+
+
+class WorkItem(Base):
+    """A side effect that must happen after a state change, written in the same transaction (the outbox).
+
+    Workers claim rows atomically and hold them under a lease; a row whose lease ran out (its worker died)
+    can be claimed again."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (Index("ix_work_items_claimable", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), index=True)
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(10))  # queued | claimed | done | dead
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Lease(Base):
+    """A named lease in the database: a periodic job runs where its lease is held, once per tick."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    until: Mapped[datetime]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from bot.records import Company, Contact, Deal, DraftOutput, Engagement, LeadContext, Owner
+from bot.snapshot import CardRef, FollowUpView
 
 
 class CRM(Protocol):
@@ -27,6 +29,10 @@ class CRM(Protocol):
         ...
 
     def open_deals(self, closed_stages: list[str]) -> list[Deal]: ...
+    def deals_in_stages(self, stages: list[str]) -> list[Deal]:
+        """Deals in any of `stages` (e.g. closed lost, for nurture)."""
+        ...
+
     def log_email(
         self,
         *,
@@ -61,8 +67,9 @@ class OutgoingEmail:
 
 
 class Mailer(Protocol):
-    def send(self, email: OutgoingEmail) -> None:
-        """Deliver or raise DeliveryError with the server's reason."""
+    def send(self, email: OutgoingEmail, *, on_handover: Callable[[], None] | None = None) -> None:
+        """Deliver; DeliveryError when surely not delivered, DeliveryUnknown when it may have been.
+        `on_handover` runs just before the message itself is handed over."""
         ...
 
 
@@ -78,9 +85,18 @@ class PostedCard:
 
 
 class Chat(Protocol):
-    """Where cards are shown and who is who; the Slack adapter implements it."""
+    """Where follow-ups are shown to people and who is who; the Slack adapter implements it."""
 
     def find_user_by_email(self, email: str) -> str | None: ...
     def user_timezone(self, user_id: str) -> str | None: ...
-    def post_card(self, channel: str, blocks: list[dict], text: str) -> PostedCard: ...
-    def update_card(self, channel: str, ts: str, blocks: list[dict], text: str) -> None: ...
+    def show(self, followup: FollowUpView, channel: str, *, escalation: bool = False) -> PostedCard:
+        """Put a card for the follow-up in front of `channel` (a person's DM or a channel)."""
+        ...
+
+    def refresh(self, followup: FollowUpView, card: CardRef) -> None:
+        """Make an existing card show the follow-up as it is now."""
+        ...
+
+    def notify(self, user_id: str, text: str) -> None:
+        """A short private note to a person."""
+        ...

@@ -51,6 +51,8 @@ class Deal(BaseModel):
     amount: float | None = None
     stage_changed_at: datetime
     close_date: datetime | None = None
+    quote_expires_at: datetime | None = None
+    lost_reason: str | None = None
     contact_id: str | None = None
     company_id: str | None = None
     owner_id: str | None = None

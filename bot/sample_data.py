@@ -333,17 +333,29 @@ def generate(
     # 2. Deals in every open stage, some stale, plus a few closed ones.
     deals: list[CrmDeal] = []
     for n, contact in enumerate(people[n_inbound : n_inbound + n_deals]):
-        stage = STAGES[n % len(STAGES)] if n % 30 < 25 else rng.choice(["closedwon", "closedlost"])
+        stage = STAGES[n % len(STAGES)] if n % 30 < 25 else ("closedwon" if n % 30 == 25 else "closedlost")
         stale = n % 3 == 0
         idle = rng.randint(25, 40) if stale else rng.randint(1, 5)
         company = next(c for c in comps if c.id == contact.company_id)
+        close_date = now + timedelta(days=rng.randint(10, 90))
+        lost_reason, quote_expires = None, None
+        if stage == "closedlost":  # "not right now": one due for a check-in, the others later
+            idle = 65 if n % 30 == 26 else 20 + n % 10
+            close_date = now - timedelta(days=idle)
+            lost_reason = (
+                "Not right now — revisit after their budget cycle" if n % 30 != 29 else "Chose a competitor"
+            )
+        if stage == "contractsent" and n % 2 == 0:  # a quote that ran out before anyone signed
+            quote_expires = now - timedelta(days=2 + n % 5)
         deal = CrmDeal(
             id=f"deal-{n + 1}",
             name=f"{company.name} — {rng.choice(['Platform', 'Pilot', 'Expansion'])}",
             stage=stage,
             amount=rng.choice([None, 12_000, 24_500, 48_000, 75_000, 140_000]),
             stage_changed_at=now - timedelta(days=idle),
-            close_date=now + timedelta(days=rng.randint(10, 90)),
+            close_date=close_date,
+            quote_expires_at=quote_expires,
+            lost_reason=lost_reason,
             contact_id=contact.id,
             company_id=company.id,
             owner_id=contact.owner_id,

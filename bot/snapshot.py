@@ -52,6 +52,10 @@ class FollowUpView:
     sent_at: datetime | None = None
     sent_by: str | None = None
     last_error: str | None = None
+    due_at: datetime | None = None
+    outcome_reason: str | None = None
+    outcome_by: str | None = None
+    crm_logged: bool = False
     cards: list[CardRef] = field(default_factory=list)
 
     @property
@@ -93,5 +97,9 @@ def snapshot(fu: FollowUp) -> FollowUpView:
         sent_at=fu.sent_at,
         sent_by=fu.sent_by,
         last_error=fu.last_error,
+        due_at=fu.due_at,
+        outcome_reason=fu.outcome_reason,
+        outcome_by=fu.outcome_by,
+        crm_logged=fu.crm_engagement_id is not None,
         cards=[CardRef(c.channel, c.ts, c.permalink, c.kind) for c in fu.cards],
     )

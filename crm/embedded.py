@@ -34,6 +34,8 @@ def _deal(row: CrmDeal) -> Deal:
         amount=float(row.amount) if row.amount is not None else None,
         stage_changed_at=row.stage_changed_at,
         close_date=row.close_date,
+        quote_expires_at=row.quote_expires_at,
+        lost_reason=row.lost_reason,
         contact_id=row.contact_id,
         company_id=row.company_id,
         owner_id=row.owner_id,
@@ -95,6 +97,11 @@ class EmbeddedCRM:
             rows = s.scalars(select(CrmDeal).where(CrmDeal.stage.not_in(closed_stages)).order_by(CrmDeal.id))
             return [_deal(r) for r in rows]
 
+    def deals_in_stages(self, stages: list[str]) -> list[Deal]:
+        with self.db.session() as s:
+            rows = s.scalars(select(CrmDeal).where(CrmDeal.stage.in_(stages)).order_by(CrmDeal.id))
+            return [_deal(r) for r in rows]
+
     def log_email(
         self,
         *,
@@ -106,6 +113,11 @@ class EmbeddedCRM:
         message_id: str,
         sent_at: datetime,
     ) -> str:
+        """Idempotent on the Message-ID: a retried log after a crash finds the first one."""
+        with self.db.session() as s:
+            existing = s.scalar(select(CrmEngagement.id).where(CrmEngagement.message_id == message_id))
+        if existing:
+            return existing
         return self._add(
             type="email",
             direction="outbound",

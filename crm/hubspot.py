@@ -58,6 +58,27 @@ DEAL_PROPS = [
     "hs_v2_date_entered_current_stage",
 ]
 PAGE = 100
+# our Deal field -> HubSpot deal property; `[hubspot.properties]` in followup.toml overrides these
+DEFAULT_DEAL_FIELDS = {"quote_expires_at": "quote_expiration_date", "lost_reason": "closed_lost_reason"}
+
+
+def _factory_with_timeout(timeout: float) -> Callable[[Any, str, dict], Any]:
+    """hubspot-api-client sets no timeout on its requests; this API factory (the SDK's documented hook)
+    gives every request of every API a default one."""
+    from hubspot.discovery.discovery_base import DiscoveryBase
+
+    def factory(package: Any, api_name: str, config: dict) -> Any:
+        api = DiscoveryBase._default_api_factory(package, api_name, config)
+        rest = api.api_client.rest_client
+        send = rest.request
+
+        def request(*args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
+            return send(*args, _request_timeout=_request_timeout or timeout, **kwargs)
+
+        rest.request = request
+        return api
+
+    return factory
 
 
 def _ms(at: datetime) -> str:
@@ -138,11 +159,24 @@ def _found(get: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 class HubSpotCRM:
     name = "hubspot"
 
-    def __init__(self, access_token: str, *, base_url: str | None = None) -> None:
-        options: dict[str, Any] = {"access_token": access_token}
+    def __init__(
+        self,
+        access_token: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 20.0,
+        properties: dict[str, str] | None = None,
+    ) -> None:
+        options: dict[str, Any] = {
+            "access_token": access_token,
+            "api_factory": _factory_with_timeout(timeout),
+        }
         if base_url:
             options["host"] = base_url.rstrip("/")
         self.client = HubSpot(**options)
+        # our Deal field -> the portal's property holding it (quote expiry and lost reason vary by portal)
+        self.props = {**DEFAULT_DEAL_FIELDS, **(properties or {})}
+        self.deal_props = [*DEAL_PROPS, *self.props.values()]
 
     # --- records ---------------------------------------------------------------
     def get_contact(self, contact_id: str) -> Contact | None:
@@ -185,7 +219,7 @@ class HubSpotCRM:
         d = _found(
             self.client.crm.deals.basic_api.get_by_id,
             deal_id,
-            properties=DEAL_PROPS,
+            properties=self.deal_props,
             associations=["contacts", "companies"],
         )
         if d is None:
@@ -244,8 +278,14 @@ class HubSpotCRM:
         return sorted(found, key=lambda e: (e.occurred_at, e.id), reverse=True)[:limit]
 
     def open_deals(self, closed_stages: list[str]) -> list[Deal]:
-        request = {"filters": [{"propertyName": "dealstage", "operator": "NOT_IN", "values": closed_stages}]}
-        deals = list(self._search_request("deals", request, DEAL_PROPS))
+        return self._deals_where("NOT_IN", closed_stages)
+
+    def deals_in_stages(self, stages: list[str]) -> list[Deal]:
+        return self._deals_where("IN", stages)
+
+    def _deals_where(self, operator: str, stages: list[str]) -> list[Deal]:
+        request = {"filters": [{"propertyName": "dealstage", "operator": operator, "values": stages}]}
+        deals = list(self._search_request("deals", request, self.deal_props))
         ids = [d.id for d in deals]
         contacts, companies = (
             self._associated("deals", "contacts", ids),
@@ -278,7 +318,24 @@ class HubSpotCRM:
         }
         if owner_id:
             props["hubspot_owner_id"] = owner_id
+        existing = self._logged(contact_id, message_id)
+        if existing:  # a retry after a crash: the first attempt reached HubSpot
+            return existing
         return self._create("emails", props, contact_id, deal_id)
+
+    def _logged(self, contact_id: str, message_id: str) -> str | None:
+        """The email already logged on this contact with this Message-ID, if any."""
+        contact = _found(self.client.crm.contacts.basic_api.get_by_id, contact_id, associations=["emails"])
+        coll = (contact.associations or {}).get("emails") if contact else None
+        ids = [a.id for a in coll.results] if coll is not None else []
+        for email in self._read("emails", ids, ["hs_email_headers"]):
+            try:
+                headers = json.loads((email.properties or {}).get("hs_email_headers") or "{}")
+            except ValueError:
+                continue
+            if isinstance(headers, dict) and headers.get("messageId") == message_id:
+                return f"emails-{email.id}"
+        return None
 
     def log_note(self, *, contact_id: str, deal_id: str | None, body: str, at: datetime) -> str:
         return self._create(
@@ -308,13 +365,13 @@ class HubSpotCRM:
                 return
             after = page.paging.next.after
 
-    def _read(self, kind: str, ids: Iterable[str]) -> list[Any]:
+    def _read(self, kind: str, ids: Iterable[str], properties: list[str] | None = None) -> list[Any]:
         wanted = sorted(ids)
         out: list[Any] = []
         for start in range(0, len(wanted), PAGE):
             batch = BatchReadInputSimplePublicObjectId(
                 inputs=[{"id": i} for i in wanted[start : start + PAGE]],
-                properties=PROPS[kind],
+                properties=properties or PROPS[kind],
                 properties_with_history=[],
             )
             out += self._api(kind).batch_api.read(batch_read_input_simple_public_object_id=batch).results
@@ -369,8 +426,8 @@ class HubSpotCRM:
     def _first(coll: Any) -> str | None:
         return coll.results[0].id if coll is not None and coll.results else None
 
-    @staticmethod
     def _deal(
+        self,
         deal_id: str,
         p: dict[str, str],
         contact_id: str | None,
@@ -386,6 +443,8 @@ class HubSpotCRM:
             amount=float(amount) if amount else None,
             stage_changed_at=entered or updated_at or datetime.now(UTC),
             close_date=_when(p.get("closedate")),
+            quote_expires_at=_when(p.get(self.props["quote_expires_at"])),
+            lost_reason=p.get(self.props["lost_reason"]),
             contact_id=contact_id,
             company_id=company_id,
             owner_id=p.get("hubspot_owner_id"),

@@ -49,6 +49,8 @@ class CrmDeal(Base):
     amount: Mapped[float | None] = mapped_column(Numeric(14, 2))
     stage_changed_at: Mapped[datetime]
     close_date: Mapped[datetime | None]
+    quote_expires_at: Mapped[datetime | None]
+    lost_reason: Mapped[str | None] = mapped_column(String(200))
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("crm_contacts.id"))
     company_id: Mapped[str | None] = mapped_column(ForeignKey("crm_companies.id"))
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("crm_owners.id"))
@@ -63,6 +65,6 @@ class CrmEngagement(Base):
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("crm_contacts.id"), index=True)
-    deal_id: Mapped[str | None] = mapped_column(ForeignKey("crm_deals.id"))
+    deal_id: Mapped[str | None] = mapped_column(ForeignKey("crm_deals.id"), index=True)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("crm_owners.id"))
-    message_id: Mapped[str | None] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)

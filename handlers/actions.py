@@ -1,34 +1,35 @@
-"""Card buttons: Approve & send, Edit, Snooze, Escalate, Retry. Ack first; the work follows."""
+"""Card buttons. Ack first; the service stores the decision and queues the slow work (send, card updates)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from blocks.ids import ActionId, SnoozeChoice
-from blocks.modals import ModalContext, edit_modal, escalate_modal
+from blocks.modals import ModalContext, dismiss_modal, edit_modal, escalate_modal
 from bot.services import review, snooze
 from bot.services.common import check_can
 from bot.services.deps import Deps
+from bot.services.lifecycle import DISMISS_LABELS
 from bot.states import Action
 from handlers.errors import guarded
 from handlers.payload import actor, clicked_in
 
+# buttons whose whole job is one service call on the follow-up in the button's value
+DECISIONS: dict[ActionId, Callable[..., None]] = {
+    ActionId.CARD_APPROVE: review.approve,
+    ActionId.CARD_RETRY: review.retry,
+    ActionId.CARD_RESEND: review.resend,
+    ActionId.CARD_MARK_SENT: review.mark_sent,
+    ActionId.CARD_RETRY_LOG: review.retry_crm_log,
+}
+
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(ActionId.CARD_APPROVE)
-    @guarded
-    def approve(ack: Ack, body: dict, action: dict) -> None:
-        ack()
-        channel, _ = clicked_in(body)
-        review.approve(deps, int(action["value"]), actor=actor(body), where=channel)
-
-    @app.action(ActionId.CARD_RETRY)
-    @guarded
-    def retry(ack: Ack, body: dict, action: dict) -> None:
-        ack()
-        channel, _ = clicked_in(body)
-        review.retry(deps, int(action["value"]), actor=actor(body), where=channel)
+    for action_id, service in DECISIONS.items():
+        app.action(action_id)(guarded(_decision(deps, service)))
 
     @app.action(ActionId.CARD_SNOOZE)
     @guarded
@@ -42,23 +43,44 @@ def register(app: App, deps: Deps) -> None:
     @guarded
     def edit(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        channel, ts = clicked_in(body)
-        fu = check_can(deps, int(action["value"]), Action.EDIT_AND_SEND, actor=actor(body), where=channel)
-        ctx = ModalContext(followup_id=fu.id, channel=channel, ts=ts)
+        fu, ctx = _modal_target(deps, body, action, Action.EDIT_AND_SEND)
         client.views_open(trigger_id=body["trigger_id"], view=edit_modal(fu, ctx))
 
     @app.action(ActionId.CARD_ESCALATE)
     @guarded
     def escalate(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        channel, ts = clicked_in(body)
-        fu = check_can(deps, int(action["value"]), Action.ESCALATE, actor=actor(body), where=channel)
-        ctx = ModalContext(followup_id=fu.id, channel=channel, ts=ts)
+        fu, ctx = _modal_target(deps, body, action, Action.ESCALATE)
         view = escalate_modal(fu, ctx, escalation_channel=deps.config.slack.escalation_channel)
         client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ActionId.CARD_DISMISS)
+    @guarded
+    def dismiss(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        fu, ctx = _modal_target(deps, body, action, Action.DISMISS)
+        reasons = {r.value: label for r, label in DISMISS_LABELS.items()}
+        client.views_open(trigger_id=body["trigger_id"], view=dismiss_modal(fu, ctx, reasons))
 
     @app.action(ActionId.CARD_OPEN_ORIGINAL)
     @app.action(ActionId.STATUS_OPEN_CARD)
     @guarded
     def link_button(ack: Ack) -> None:
         ack()  # link buttons open in Slack; the click still has to be acknowledged
+
+
+def _decision(deps: Deps, service: Callable[..., None]) -> Callable[..., None]:
+    def decide(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        channel, _ = clicked_in(body)
+        service(deps, int(action["value"]), actor=actor(body), where=channel)
+
+    decide.__name__ = service.__name__
+    return decide
+
+
+def _modal_target(deps: Deps, body: dict, action: dict, what: Action):  # type: ignore[no-untyped-def]
+    """Refuse early (before the modal opens) what the submission would refuse."""
+    channel, ts = clicked_in(body)
+    fu = check_can(deps, int(action["value"]), what, actor=actor(body), where=channel)
+    return fu, ModalContext(followup_id=fu.id, channel=channel, ts=ts)

@@ -52,7 +52,7 @@ def small_book(db: Database, now: datetime) -> None:
             CrmDeal(
                 id=DEAL,
                 name="Bluepeak — Pilot",
-                stage="contractsent",
+                stage="presentationscheduled",
                 amount=48000,
                 stage_changed_at=now - timedelta(days=20),
                 contact_id=OMAR,
@@ -122,7 +122,7 @@ def small_book_in_hubspot(hs: FakeHubSpot, now: datetime) -> None:
         "deals",
         DEAL,
         dealname="Bluepeak — Pilot",
-        dealstage="contractsent",
+        dealstage="presentationscheduled",
         amount="48000",
         hubspot_owner_id="501",
         hs_v2_date_entered_current_stage=iso(now - timedelta(days=20)),
@@ -140,3 +140,20 @@ def small_book_in_hubspot(hs: FakeHubSpot, now: datetime) -> None:
     )
     hs.link("calls", "402", "contacts", OMAR)
     hs.link("calls", "402", "deals", DEAL)
+
+
+def detect(crm, config, now: datetime):  # type: ignore[no-untyped-def]
+    """Every enabled rule's triggers at `now` (what a scan would find)."""
+    from bot.clock import BusinessCalendar
+    from bot.triggers.base import Pipeline, RuleContext
+    from bot.triggers.registry import run_rules
+
+    ctx = RuleContext(
+        crm=crm,
+        calendar=BusinessCalendar(config.business_hours),
+        now=now,
+        pipeline=Pipeline(config.pipeline.won_stages, config.pipeline.lost_stages),
+    )
+    run = run_rules(config.triggers, ctx)
+    assert run.failures == {}, run.failures
+    return run.triggers

@@ -47,6 +47,7 @@ class AppHarness:
         cls, settings: Settings, *, clock: FixedClock, slack: FakeSlack, mailbox: Mailbox, signing_secret: str
     ) -> AppHarness:
         runtime = build(settings, clock=clock)
+        runtime.workers.start()
         server = waitress.create_server(wsgi_app(runtime.bolt), host="127.0.0.1", port=0, threads=4)
         stopping = threading.Event()
 

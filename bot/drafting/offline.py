@@ -6,14 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 from bot.records import DraftOutput, Engagement, EngagementType, LeadContext, Urgency
-
-STAGE_ASKS = {
-    "appointmentscheduled": "confirm the agenda for our first meeting",
-    "qualifiedtobuy": "map out how {company} would roll this out",
-    "presentationscheduled": "put the demo for your team on the calendar",
-    "decisionmakerboughtin": "agree on the next step with your decision makers",
-    "contractsent": "walk through any open questions on the agreement",
-}
+from bot.triggers.registry import BY_NAME
 
 CLASSES = [
     ("pricing question", re.compile(r"\b(price|pricing|cost|quote|budget)\b", re.I)),
@@ -133,12 +126,10 @@ class OfflineDrafter:
         reference = _reference(anchor) if anchor else f"I wanted to follow up on {company}'s interest."
         days = _next_weekdays(ctx.as_of)
 
-        if ctx.rule == "stale_deal" and ctx.deal:
-            goal = STAGE_ASKS.get(ctx.deal.stage, "agree on the next step").format(company=company)
-            subject = f"Next step for {ctx.deal.name}"
-        else:
+        rule = BY_NAME.get(ctx.rule)
+        subject, goal = rule.offline_ask(ctx) if rule else ("Following up", "")
+        if not goal:  # an inquiry: its own topic decides the ask
             goal = INQUIRY_ASKS.get(label, "understand what you need and point you to the right option")
-            subject = f"Re: {anchor.subject}" if anchor and anchor.subject else f"Your note to us, {first}"
 
         ask = f"Would 20 minutes on {days[0]} or {days[1]} work to {goal}?"
         body = f"Hi {first},\n\n{reference}\n\n{ask}\n\nBest,\n{sender}"

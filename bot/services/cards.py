@@ -1,20 +1,24 @@
-"""Putting follow-ups in front of people: where a card goes, posting it, and keeping every copy current."""
+"""Putting follow-ups in front of people: where a card goes, posting it, and keeping every copy current.
+
+Both run as work items (bot/work), queued in the transaction that made them necessary."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
 
-from blocks.card import card_blocks, card_text, to_dicts
+from bot.errors import ChatDestinationError
 from bot.models import CardMessage, FollowUp
 from bot.services.common import load
 from bot.services.deps import Deps
 from bot.snapshot import FollowUpView, snapshot
 from bot.states import State
+from bot.work.queue import Job
 
 log = logging.getLogger(__name__)
+UNSHOWN = frozenset({State.SCHEDULED, State.RESOLVED, State.DISMISSED})
 
 
 def resolve_owner(deps: Deps, owner_email: str | None) -> str | None:
@@ -34,56 +38,80 @@ def view(deps: Deps, followup_id: int) -> FollowUpView:
         return snapshot(load(s, followup_id))
 
 
-def post(deps: Deps, followup_id: int, *, channel: str, kind: str = "card") -> CardMessage | None:
-    """Post a card for the follow-up to `channel` and remember where it is."""
-    if deps.chat is None:
-        return None
-    fu = view(deps, followup_id)
-    posted = deps.chat.post_card(
-        channel, to_dicts(card_blocks(fu, escalation=kind == "escalation")), card_text(fu)
-    )
-    with deps.db.session() as s:
-        card = CardMessage(
-            followup_id=followup_id,
-            kind=kind,
-            channel=posted.channel,
-            ts=posted.ts,
-            permalink=posted.permalink,
-            created_at=deps.clock.now(),
-        )
-        s.add(card)
-    return card
-
-
 def owner_destination(deps: Deps, fu: FollowUpView) -> str | None:
     return fu.owner_slack_id or deps.config.slack.review_channel
 
 
-def refresh(deps: Deps, followup_id: int) -> None:
-    """Re-render every Slack message showing this follow-up. A failed update is logged, not raised:
-    the state change it reflects is already stored."""
+def post_job(deps: Deps, job: Job) -> None:
+    """Post the card a state change asked for; its place is remembered so every later change updates it."""
+    if deps.chat is None:
+        raise RuntimeError("no Slack connection (SLACK_BOT_TOKEN is not set)")
+    assert job.followup_id is not None
+    fu = view(deps, job.followup_id)
+    if fu.state in UNSHOWN:
+        return  # ended (or not due) before it was ever shown
+    kind = job.payload.get("kind", "card")
+    if fu.owner_slack_id is None and kind == "card" and not job.payload.get("channel"):
+        fu = _look_up_owner(deps, fu)  # raises while Slack is down: the queue retries
+    channel = job.payload.get("channel") or owner_destination(deps, fu)
+    if channel is None:
+        log.warning("follow-up %s: no Slack user for %s and no review channel", fu.id, fu.owner_name)
+        return
+    try:
+        posted = deps.chat.show(fu, channel, escalation=kind == "escalation")
+    except ChatDestinationError as exc:  # retrying can't help until someone invites the app
+        log.warning("follow-up %s: cannot post to %s: %s", fu.id, channel, exc)
+        who = job.payload.get("by") or fu.owner_slack_id
+        if who:
+            deps.chat.notify(
+                who,
+                f"Escalated, but the card could not be posted to {channel} ({exc}). "
+                "If that is a channel, invite the app to it; the follow-up stays in your /followup status.",
+            )
+        return
+    with deps.db.session() as s:
+        s.add(
+            CardMessage(
+                followup_id=fu.id,
+                kind=kind,
+                channel=posted.channel,
+                ts=posted.ts,
+                permalink=posted.permalink,
+                created_at=deps.clock.now(),
+            )
+        )
+    # the state may have moved while Slack was answering: show the newest
+    now_view = view(deps, fu.id)
+    if now_view.state is not fu.state:
+        refresh_job(deps, job)
+
+
+def _look_up_owner(deps: Deps, fu: FollowUpView) -> FollowUpView:
+    with deps.db.session() as s:
+        owner_email = load(s, fu.id).owner_email
+    found = resolve_owner(deps, owner_email)
+    if not found:
+        return fu
+    with deps.db.session() as s:
+        s.execute(
+            update(FollowUp)
+            .where(FollowUp.id == fu.id, FollowUp.owner_slack_id.is_(None))
+            .values(owner_slack_id=found)
+            .execution_options(synchronize_session=False)
+        )
+    return view(deps, fu.id)
+
+
+def refresh_job(deps: Deps, job: Job) -> None:
+    """Re-render every Slack message showing this follow-up; raising makes the queue try again later."""
     if deps.chat is None:
         return
-    fu = view(deps, followup_id)
+    assert job.followup_id is not None
+    fu = view(deps, job.followup_id)
     for card in fu.cards:
-        try:
-            deps.chat.update_card(
-                card.channel,
-                card.ts,
-                to_dicts(card_blocks(fu, escalation=card.kind == "escalation")),
-                card_text(fu),
-            )
-        except Exception:
-            log.exception("could not update card %s/%s for follow-up %s", card.channel, card.ts, fu.id)
+        deps.chat.refresh(fu, card)
 
 
-def unposted(session: Session) -> list[int]:
-    """Open follow-ups that never reached Slack (e.g. Slack was down during the scan)."""
-    has_card = select(CardMessage.followup_id)
-    return list(
-        session.scalars(
-            select(FollowUp.id)
-            .where(FollowUp.state == State.PENDING.value, FollowUp.id.not_in(has_card))
-            .order_by(FollowUp.id)
-        )
-    )
+def posted_since(deps: Deps, at: datetime) -> int:
+    with deps.db.session() as s:
+        return s.scalar(select(func.count()).where(CardMessage.created_at >= at)) or 0

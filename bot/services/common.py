@@ -13,6 +13,7 @@ from bot.models import AuditEvent, FollowUp
 from bot.services.deps import Deps
 from bot.snapshot import FollowUpView, snapshot
 from bot.states import Action, State, allowed_from, next_state
+from bot.work.queue import Kind, enqueue
 
 
 def load(session: Session, followup_id: int) -> FollowUp:
@@ -47,7 +48,8 @@ def transition(
     values: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
 ) -> State:
-    """Move `fu` with a compare-and-set on its state, so two clicks can't both win; writes the audit row."""
+    """Move `fu` with a compare-and-set on its state, so two clicks can't both win; writes the audit row and,
+    in the same transaction, the work that brings every card of it up to date."""
     current = State(fu.state)
     target = next_state(action, current)
     result = session.execute(
@@ -70,6 +72,8 @@ def transition(
             detail=detail or {},
         )
     )
+    if fu.cards:
+        enqueue(session, Kind.REFRESH_CARDS, followup_id=fu.id, now=now, coalesce=True)
     session.flush()
     session.refresh(fu)
     return target

@@ -1,23 +1,50 @@
-"""Approve & send, Edit & send, Retry: claim the follow-up once, deliver, log to the CRM, update the cards."""
+"""Approve & send, Edit & send, Retry, and the send itself: claimed once, delivered by a worker, never
+re-sent without a person when the outcome is unknown, then logged to the CRM exactly once."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import update
 
-from bot.errors import DeliveryError, FollowupError
+from bot.errors import DeliveryError, FollowupError, WrongState
 from bot.models import Draft, FollowUp
 from bot.ports import OutgoingEmail
-from bot.services import cards
+from bot.services import lifecycle
 from bot.services.common import authorize, load, transition
 from bot.services.deps import Deps
-from bot.snapshot import FollowUpView
 from bot.states import Action, State
+from bot.work.queue import Job, Kind, enqueue
 
 log = logging.getLogger(__name__)
+
+UNKNOWN_MESSAGE = (
+    "The mail server took the message but never confirmed it, so it may or may not have reached the lead. "
+    "Check your Sent folder or the lead's thread: if it went out, choose “It was sent”; "
+    "otherwise “Send again”."
+)
+
+
+def _edit(fu: FollowUp, actor: str, subject: str | None, body: str | None, now: Any) -> Draft:
+    base = fu.current_draft
+    return Draft(
+        followup_id=fu.id,
+        origin="edit",
+        author=actor,
+        model=None,
+        prompt_version=None,
+        summary=base.summary,
+        classification=base.classification,
+        urgency=base.urgency,
+        missing_information=base.missing_information,
+        review_flags=base.review_flags,
+        sources=base.sources,
+        subject=subject or base.subject,
+        body=body or base.body,
+        created_at=now,
+    )
 
 
 def claim(
@@ -30,7 +57,7 @@ def claim(
     subject: str | None = None,
     body: str | None = None,
 ) -> None:
-    """Move the follow-up to `sending` (exactly one caller can), storing an edit first if there is one."""
+    """Move the follow-up to `sending` (exactly one caller can) and queue the send in the same commit."""
     now = deps.clock.now()
     with deps.db.session() as s:
         fu = load(s, followup_id)
@@ -40,22 +67,7 @@ def claim(
         detail: dict = {}
         if action is Action.EDIT_AND_SEND:
             base = fu.current_draft
-            edit = Draft(
-                followup_id=fu.id,
-                origin="edit",
-                author=actor,
-                model=None,
-                prompt_version=None,
-                summary=base.summary,
-                classification=base.classification,
-                urgency=base.urgency,
-                missing_information=base.missing_information,
-                review_flags=base.review_flags,
-                sources=base.sources,
-                subject=subject or base.subject,
-                body=body or base.body,
-                created_at=now,
-            )
+            edit = _edit(fu, actor, subject, body, now)
             s.add(edit)
             s.flush()
             detail = {
@@ -63,6 +75,8 @@ def claim(
                 "subject_changed": edit.subject != base.subject,
                 "body_changed": edit.body != base.body,
             }
+        if action is Action.RESEND:
+            detail = {"confirmed": "the person was told it may have been delivered already"}
         message_id = fu.message_id or new_message_id(fu.id, deps.config.mail.message_id_domain)
         transition(
             s,
@@ -70,9 +84,10 @@ def claim(
             action,
             actor=actor,
             now=now,
-            values={"message_id": message_id, "last_error": None},
+            values={"message_id": message_id, "last_error": None, "send_handover_at": None},
             detail=detail,
         )
+        enqueue(s, Kind.SEND, followup_id=fu.id, now=now, payload={"actor": actor})
 
 
 def new_message_id(followup_id: int, domain: str) -> str:
@@ -80,10 +95,92 @@ def new_message_id(followup_id: int, domain: str) -> str:
     return f"<followup-{followup_id}.{uuid.uuid4().hex[:20]}@{domain}>"
 
 
-def deliver(deps: Deps, followup_id: int, *, actor: str) -> FollowUpView:
-    """Send the claimed follow-up's current draft; ends in `sent` or `failed`, never lost in between."""
+def approve(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> None:
+    claim(deps, followup_id, actor=actor, action=Action.APPROVE, where=where)
+
+
+def retry(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> None:
+    claim(deps, followup_id, actor=actor, action=Action.RETRY, where=where)
+
+
+def resend(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> None:
+    """After an unknown outcome, a person confirmed: send again (same Message-ID, so servers can dedupe)."""
+    claim(deps, followup_id, actor=actor, action=Action.RESEND, where=where)
+
+
+def mark_sent(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> None:
+    """After an unknown outcome, a person checked: it went out. Log it like any sent email."""
+    now = deps.clock.now()
     with deps.db.session() as s:
         fu = load(s, followup_id)
+        authorize(deps, fu, actor, where=where)
+        transition(
+            s,
+            fu,
+            Action.MARK_SENT,
+            actor=actor,
+            now=now,
+            values={
+                "sent_at": fu.send_handover_at or now,
+                "sent_by": fu.sent_by or actor,
+                "last_error": None,
+            },
+            detail={"confirmed_by": actor},
+        )
+        _finish_sent(s, fu, now)
+
+
+def retry_crm_log(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> None:
+    with deps.db.session() as s:
+        fu = load(s, followup_id)
+        authorize(deps, fu, actor, where=where)
+        if fu.state != State.SENT.value or fu.crm_engagement_id:
+            raise WrongState("There is no failed CRM log to retry on this follow-up.")
+        enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=deps.clock.now())
+
+
+def _finish_sent(session: Any, fu: FollowUp, now: Any) -> None:
+    enqueue(session, Kind.CRM_LOG, followup_id=fu.id, now=now)
+
+
+# --- the work ------------------------------------------------------------------------------------------
+def _fail(deps: Deps, followup_id: int, action: Action, error: str, actor: str) -> None:
+    with deps.db.session() as s:
+        fu = load(s, followup_id)
+        if fu.state != State.SENDING.value:
+            return
+        transition(
+            s,
+            fu,
+            action,
+            actor=actor,
+            now=deps.clock.now(),
+            values={"last_error": error},
+            detail={"error": error},
+        )
+
+
+def send_job(deps: Deps, job: Job) -> None:
+    """Deliver the claimed follow-up's current draft. Ends in sent, failed (surely not delivered), unknown
+    (maybe delivered: a person decides) or resolved (no longer needed: not sent)."""
+    assert job.followup_id is not None
+    fid, actor = job.followup_id, job.payload.get("actor", "system")
+    with deps.db.session() as s:
+        fu = load(s, fid)
+        if fu.state != State.SENDING.value:
+            return  # already settled by an earlier attempt
+        if fu.send_handover_at is not None:
+            # an earlier attempt handed the message over and then died: never resend blindly
+            transition(
+                s,
+                fu,
+                Action.DELIVERY_UNKNOWN,
+                actor="worker",
+                now=deps.clock.now(),
+                values={"last_error": UNKNOWN_MESSAGE},
+                detail={"error": "worker stopped after the handover", "attempt": job.attempts},
+            )
+            return
         draft = fu.current_draft
         email = OutgoingEmail(
             sender=fu.owner_email or "",
@@ -94,102 +191,105 @@ def deliver(deps: Deps, followup_id: int, *, actor: str) -> FollowUpView:
             message_id=fu.message_id or "",
             headers={"X-Followup-Id": str(fu.id)},
         )
-        contact_id, deal_id, owner_id, draft_id = fu.contact_id, fu.deal_id, fu.owner_crm_id, draft.id
+        watch, draft_id = lifecycle.watch_of(fu), draft.id
+
+    reason = lifecycle.no_longer_needed(deps, watch)  # right before the send
+    if reason:
+        with deps.db.session() as s:
+            lifecycle.resolve(
+                s, load(s, fid), reason=f"Not sent: {reason}", now=deps.clock.now(), actor="worker"
+            )
+        return
+
+    handed_over = False
+
+    def handover() -> None:
+        nonlocal handed_over
+        with deps.db.session() as s:
+            s.execute(
+                update(FollowUp)
+                .where(FollowUp.id == fid, FollowUp.state == State.SENDING.value)
+                .values(send_handover_at=deps.clock.now())
+                .execution_options(synchronize_session=False)
+            )
+        handed_over = True
+
     try:
-        deps.mailer.send(email)
+        deps.mailer.send(email, on_handover=handover)
     except DeliveryError as exc:
-        with deps.db.session() as s:
-            transition(
-                s,
-                load(s, followup_id),
-                Action.DELIVERY_FAILED,
-                actor=actor,
-                now=deps.clock.now(),
-                values={"last_error": str(exc)},
-                detail={"error": str(exc)},
-            )
-        cards.refresh(deps, followup_id)
-        return cards.view(deps, followup_id)
-
+        _fail(deps, fid, Action.DELIVERY_FAILED, str(exc), actor)
+        return
+    except Exception as exc:
+        if not handed_over:
+            raise  # nothing went out: the queue tries again
+        log.warning("follow-up %s: outcome unknown after handover: %s", fid, exc)
+        _fail(deps, fid, Action.DELIVERY_UNKNOWN, f"{UNKNOWN_MESSAGE} ({exc})", actor)
+        return
     sent_at = deps.clock.now()
-    engagement_id, crm_error = None, None
-    try:
-        engagement_id = deps.crm.log_email(
-            contact_id=contact_id,
-            deal_id=deal_id,
-            owner_id=owner_id,
-            subject=email.subject,
-            body=email.body,
-            message_id=email.message_id,
-            sent_at=sent_at,
-        )
-    except Exception as exc:  # the email is out; say plainly that the CRM log is missing
-        log.exception("logging follow-up %s to the CRM failed", followup_id)
-        crm_error = f"Sent, but logging to the CRM failed: {exc}"
     with deps.db.session() as s:
-        transition(
-            s,
-            load(s, followup_id),
-            Action.DELIVERED,
-            actor=actor,
-            now=sent_at,
-            values={
-                "sent_at": sent_at,
-                "sent_by": actor,
-                "sent_draft_id": draft_id,
-                "crm_engagement_id": engagement_id,
-                "last_error": crm_error,
-            },
-            detail={
-                "message_id": email.message_id,
-                "crm_engagement_id": engagement_id,
-                "crm_error": crm_error,
-            },
-        )
-    cards.refresh(deps, followup_id)
-    return cards.view(deps, followup_id)
-
-
-INTERRUPTED_AFTER = timedelta(minutes=10)
-INTERRUPTED_MESSAGE = (
-    "Sending was interrupted (the app stopped mid-send). The email may or may not have gone out: "
-    "check the contact's thread before pressing Retry."
-)
-
-
-def recover_interrupted(deps: Deps) -> list[int]:
-    """Follow-ups left in `sending` by a crash or restart become `failed`, visible with a Retry button."""
-    now = deps.clock.now()
-    with deps.db.session() as s:
-        stuck = list(
-            s.scalars(
-                select(FollowUp.id).where(
-                    FollowUp.state == State.SENDING.value, FollowUp.updated_at < now - INTERRUPTED_AFTER
-                )
-            )
-        )
-    for fid in stuck:
-        with deps.db.session() as s:
+        fu = load(s, fid)
+        try:
             transition(
                 s,
-                load(s, fid),
-                Action.INTERRUPTED,
-                actor="scheduler",
-                now=now,
-                values={"last_error": INTERRUPTED_MESSAGE},
-                detail={"error": INTERRUPTED_MESSAGE},
+                fu,
+                Action.DELIVERED,
+                actor=actor,
+                now=sent_at,
+                values={"sent_at": sent_at, "sent_by": actor, "sent_draft_id": draft_id, "last_error": None},
+                detail={"message_id": email.message_id},
             )
-        cards.refresh(deps, fid)
-    return stuck
+        except WrongState:  # another worker decided "unknown" while this one was still talking to the server
+            log.warning("follow-up %s was delivered after it had been marked unknown", fid)
+            return
+        _finish_sent(s, fu, sent_at)
 
 
-def approve(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> FollowUpView:
-    claim(deps, followup_id, actor=actor, action=Action.APPROVE, where=where)
-    cards.refresh(deps, followup_id)
-    return deliver(deps, followup_id, actor=actor)
+def send_gave_up(deps: Deps, job: Job, error: str) -> None:
+    """The send kept failing before anything was handed over (e.g. the CRM check): show it as failed."""
+    assert job.followup_id is not None
+    _fail(deps, job.followup_id, Action.DELIVERY_FAILED, f"Could not send: {error}", "worker")
 
 
-def retry(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> FollowUpView:
-    claim(deps, followup_id, actor=actor, action=Action.RETRY, where=where)
-    cards.refresh(deps, followup_id)
-    return deliver(deps, followup_id, actor=actor)
+def crm_log_job(deps: Deps, job: Job) -> None:
+    """Log the sent email on the contact (and deal) in the CRM; the adapter finds an earlier log of the same
+    Message-ID, so a retry after a crash never writes it twice."""
+    assert job.followup_id is not None
+    with deps.db.session() as s:
+        fu = load(s, job.followup_id)
+        if fu.state != State.SENT.value or fu.crm_engagement_id:
+            return
+        draft = next((d for d in fu.drafts if d.id == fu.sent_draft_id), fu.current_draft)
+        args = dict(
+            contact_id=fu.contact_id,
+            deal_id=fu.deal_id,
+            owner_id=fu.owner_crm_id,
+            subject=draft.subject,
+            body=draft.body,
+            message_id=fu.message_id or "",
+            sent_at=fu.sent_at or deps.clock.now(),
+        )
+    engagement_id = deps.crm.log_email(**args)  # type: ignore[arg-type]
+    with deps.db.session() as s:
+        fu = load(s, job.followup_id)
+        s.execute(
+            update(FollowUp)
+            .where(FollowUp.id == fu.id)
+            .values(crm_engagement_id=engagement_id, last_error=None, version=FollowUp.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if fu.cards:
+            enqueue(s, Kind.REFRESH_CARDS, followup_id=fu.id, now=deps.clock.now(), coalesce=True)
+
+
+def crm_log_gave_up(deps: Deps, job: Job, error: str) -> None:
+    assert job.followup_id is not None
+    with deps.db.session() as s:
+        fu = load(s, job.followup_id)
+        s.execute(
+            update(FollowUp)
+            .where(FollowUp.id == fu.id)
+            .values(last_error=f"Sent, but logging to the CRM failed: {error}")
+            .execution_options(synchronize_session=False)
+        )
+        if fu.cards:
+            enqueue(s, Kind.REFRESH_CARDS, followup_id=fu.id, now=deps.clock.now(), coalesce=True)

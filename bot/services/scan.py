@@ -1,4 +1,5 @@
-"""The trigger scan: detect, assemble context, draft, store, then post a card for each new follow-up."""
+"""The trigger scan: detect, assemble context, draft, store (queueing the card in the same commit), and
+re-check that every open follow-up is still needed."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bot.drafting import draft_with_fallback
 from bot.errors import FollowupError
 from bot.models import AuditEvent, Draft, FollowUp
 from bot.records import LeadContext
-from bot.services import cards
+from bot.services import cards, lifecycle
+from bot.services.common import load
 from bot.services.deps import Deps
-from bot.states import Action, State
-from bot.triggers import Trigger, run_rules
+from bot.states import OPEN_STATES, WATCHED_STATES, Action, State
+from bot.triggers.base import RuleContext, Trigger
+from bot.triggers.registry import run_rules
+from bot.work.queue import Kind, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +27,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class ScanResult:
     created: list[int] = field(default_factory=list)
+    scheduled: list[int] = field(default_factory=list)  # stored now, shown when due
     already_known: int = 0
-    posted: int = 0
-    post_failures: list[str] = field(default_factory=list)
+    deferred: int = 0  # the contact already has an open follow-up: one at a time per contact
+    resolved: list[int] = field(default_factory=list)
+    rule_failures: dict[str, str] = field(default_factory=dict)  # the other rules still ran
+    post_failures: list[str] = field(default_factory=list)  # nowhere to post (no Slack user, no channel)
     draft_failures: list[str] = field(default_factory=list)  # left for the next scan to try again
+    check_failures: list[str] = field(default_factory=list)
 
 
 def assemble_context(deps: Deps, trigger: Trigger) -> LeadContext:
@@ -39,7 +48,7 @@ def assemble_context(deps: Deps, trigger: Trigger) -> LeadContext:
     return LeadContext(
         rule=trigger.rule,
         reason=trigger.reason,
-        as_of=trigger.triggered_at,
+        as_of=trigger.due_at or trigger.triggered_at,
         contact=contact,
         company=crm.get_company(company_id) if company_id else None,
         deal=deal,
@@ -48,105 +57,133 @@ def assemble_context(deps: Deps, trigger: Trigger) -> LeadContext:
     )
 
 
-def _store(deps: Deps, trigger: Trigger, ctx: LeadContext) -> int | None:
-    """Draft and store one follow-up; None if another scan stored it first."""
+def _store(deps: Deps, trigger: Trigger, ctx: LeadContext) -> FollowUp | None:
+    """Draft and store one follow-up, and queue its card; None if another scan stored it first."""
     output, used = draft_with_fallback(deps.drafter, deps.fallback_drafter, ctx)
     owner_email = ctx.owner.email if ctx.owner else None
-    owner_slack = cards.resolve_owner(deps, owner_email)
+    try:
+        owner_slack = cards.resolve_owner(deps, owner_email)
+    except Exception:  # Slack is unreachable: store anyway; the card's post looks the owner up again
+        log.warning("could not look up %s in Slack; will retry when posting", owner_email)
+        owner_slack = None
     now = deps.clock.now()
-    with deps.db.session() as s:
-        if s.scalar(select(FollowUp.id).where(FollowUp.dedupe_key == trigger.dedupe_key)):
-            return None
-        fu = FollowUp(
-            dedupe_key=trigger.dedupe_key,
-            rule=trigger.rule,
-            reason=trigger.reason,
-            contact_id=ctx.contact.id,
-            contact_email=ctx.contact.email,
-            contact_name=ctx.contact.name,
-            company_name=ctx.company.name if ctx.company else None,
-            deal_id=ctx.deal.id if ctx.deal else None,
-            owner_crm_id=ctx.owner.id if ctx.owner else None,
-            owner_email=owner_email,
-            owner_name=ctx.owner.name if ctx.owner else None,
-            owner_slack_id=owner_slack,
-            state=State.PENDING.value,
-            version=0,
-            triggered_at=trigger.triggered_at,
-            created_at=now,
-            updated_at=now,
-        )
-        s.add(fu)
-        s.flush()
-        s.add(
-            Draft(
-                followup_id=fu.id,
-                origin="ai",
-                author=used.name,
-                model=used.model,
-                prompt_version=used.prompt_version,
+    state = State.SCHEDULED if trigger.due_at and trigger.due_at > now else State.PENDING
+    try:
+        with deps.db.session() as s:
+            fu = FollowUp(
+                dedupe_key=trigger.dedupe_key,
+                rule=trigger.rule,
+                reason=trigger.reason,
+                contact_id=ctx.contact.id,
+                contact_email=ctx.contact.email,
+                contact_name=ctx.contact.name,
+                company_name=ctx.company.name if ctx.company else None,
+                deal_id=ctx.deal.id if ctx.deal else None,
+                owner_crm_id=ctx.owner.id if ctx.owner else None,
+                owner_email=owner_email,
+                owner_name=ctx.owner.name if ctx.owner else None,
+                owner_slack_id=owner_slack,
+                state=state.value,
+                version=0,
+                triggered_at=trigger.triggered_at,
+                since_at=trigger.since,
+                due_at=trigger.due_at,
                 created_at=now,
-                **output.model_dump(mode="json"),
+                updated_at=now,
             )
-        )
-        s.add(
-            AuditEvent(
-                followup_id=fu.id,
-                at=now,
-                actor=f"drafter:{used.name}",
-                action=Action.CREATE.value,
-                from_state=None,
-                to_state=State.PENDING.value,
-                detail={"trigger": trigger.dedupe_key, "owner_slack_id": owner_slack},
+            s.add(fu)
+            s.flush()
+            s.add(
+                Draft(
+                    followup_id=fu.id,
+                    origin="ai",
+                    author=used.name,
+                    model=used.model,
+                    prompt_version=used.prompt_version,
+                    created_at=now,
+                    **output.model_dump(mode="json"),
+                )
             )
-        )
-        return fu.id
+            s.add(
+                AuditEvent(
+                    followup_id=fu.id,
+                    at=now,
+                    actor=f"drafter:{used.name}",
+                    action=Action.CREATE.value,
+                    from_state=None,
+                    to_state=state.value,
+                    detail={"trigger": trigger.dedupe_key, "owner_slack_id": owner_slack},
+                )
+            )
+            if state is State.PENDING:
+                enqueue(s, Kind.POST_CARD, followup_id=fu.id, now=now)
+        return fu
+    except IntegrityError:  # the same trigger stored a moment ago by another replica
+        return None
 
 
-def scan(deps: Deps, *, post: bool = True) -> ScanResult:
-    """Run every enabled rule once. Stores first, then posts; a failed post is retried next scan."""
+def recheck(deps: Deps, ctx: RuleContext, result: ScanResult) -> None:
+    """Resolve open follow-ups that are no longer needed: answered another way, meeting booked, deal moved."""
+    with deps.db.session() as s:
+        watched = list(
+            s.scalars(select(FollowUp).where(FollowUp.state.in_([st.value for st in WATCHED_STATES])))
+        )
+        watches = [(fu.id, lifecycle.watch_of(fu)) for fu in watched]
+    for fid, watch in watches:
+        try:
+            reason = lifecycle.no_longer_needed(deps, watch, ctx)
+        except Exception as exc:
+            log.exception("checking follow-up %s failed", fid)
+            result.check_failures.append(f"#{fid}: {exc}")
+            continue
+        if not reason:
+            continue
+        with deps.db.session() as s:
+            fu = load(s, fid)
+            if State(fu.state) in WATCHED_STATES:
+                lifecycle.resolve(s, fu, reason=reason, now=deps.clock.now())
+                result.resolved.append(fid)
+
+
+def scan(deps: Deps) -> ScanResult:
+    """Run every enabled rule once (a failing rule is reported; the others still run), store what is new,
+    and resolve what is no longer needed. Cards are posted by the work queue."""
     result = ScanResult()
-    triggers = run_rules(deps.crm, deps.config, deps.calendar, deps.clock.now())
+    ctx = lifecycle.rule_context(deps)
+    run = run_rules(deps.config.triggers, ctx)
+    result.rule_failures = run.failures
+    triggers = run.triggers
     with deps.db.session() as s:
         known = set(
             s.scalars(
                 select(FollowUp.dedupe_key).where(FollowUp.dedupe_key.in_([t.dedupe_key for t in triggers]))
             )
         )
-    for trigger in triggers:
+    recheck(deps, ctx, result)
+    with deps.db.session() as s:
+        busy = set(
+            s.scalars(select(FollowUp.contact_id).where(FollowUp.state.in_([st.value for st in OPEN_STATES])))
+        )
+    for trigger in triggers:  # in rule order, so the more urgent rule wins a contact
         if trigger.dedupe_key in known:
             result.already_known += 1
             continue
+        if trigger.contact_id in busy:
+            result.deferred += 1  # comes back on a later scan if it still applies then
+            continue
         try:
-            fid = _store(deps, trigger, assemble_context(deps, trigger))
+            fu = _store(deps, trigger, assemble_context(deps, trigger))
         except Exception as exc:  # one bad record must not stop the rest of the scan
             log.exception("could not prepare %s", trigger.dedupe_key)
             result.draft_failures.append(f"{trigger.dedupe_key}: {exc}")
             continue
-        if fid is None:
+        if fu is None:
             result.already_known += 1
-        else:
-            result.created.append(fid)
-    if post:
-        post_unposted(deps, result)
-    return result
-
-
-def post_unposted(deps: Deps, result: ScanResult | None = None) -> None:
-    result = result or ScanResult()
-    with deps.db.session() as s:
-        ids = cards.unposted(s)
-    for fid in ids:
-        fu = cards.view(deps, fid)
-        channel = cards.owner_destination(deps, fu)
-        if channel is None:
-            result.post_failures.append(
-                f"#{fid}: no Slack user for {fu.owner_name or 'the owner'} and no review channel configured"
-            )
             continue
-        try:
-            cards.post(deps, fid, channel=channel)
-            result.posted += 1
-        except Exception as exc:  # Slack down or a bad channel: stored, retried next scan
-            log.exception("posting follow-up %s failed", fid)
-            result.post_failures.append(f"#{fid}: {exc}")
+        busy.add(fu.contact_id)
+        (result.scheduled if fu.state == State.SCHEDULED.value else result.created).append(fu.id)
+        if fu.state == State.PENDING.value and not (fu.owner_slack_id or deps.config.slack.review_channel):
+            result.post_failures.append(
+                f"#{fu.id}: no Slack user for {fu.owner_name or 'the owner'} and no review channel configured"
+            )
+    return result

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
 from blocks.ids import SnoozeChoice
 from bot.models import FollowUp
-from bot.services import cards
+from bot.services import lifecycle
 from bot.services.common import authorize, load, transition
 from bot.services.deps import Deps
-from bot.snapshot import FollowUpView
 from bot.states import Action, State
+from bot.triggers.base import RuleContext
+from bot.work.queue import Kind, enqueue
 
 log = logging.getLogger(__name__)
 MORNING = time(9, 0)
@@ -40,7 +42,7 @@ def snooze_until(choice: SnoozeChoice, now: datetime, tz_name: str | None) -> da
 
 def snooze(
     deps: Deps, followup_id: int, *, actor: str, choice: SnoozeChoice, where: str | None = None
-) -> FollowUpView:
+) -> None:
     tz_name = deps.chat.user_timezone(actor) if deps.chat else None
     now = deps.clock.now()
     until = snooze_until(choice, now, tz_name)
@@ -56,41 +58,60 @@ def snooze(
             values={"snoozed_until": until},
             detail={"choice": choice.value, "until": until.isoformat(), "tz": tz_name},
         )
-    cards.refresh(deps, followup_id)
-    return cards.view(deps, followup_id)
 
 
-def resurface_due(deps: Deps) -> list[int]:
-    """Every snooze that has ended goes back to pending with a fresh card (survives restarts: due times
-    are rows, not timers)."""
-    now = deps.clock.now()
+def _due(deps: Deps, state: State, column: Any) -> list[int]:
     with deps.db.session() as s:
-        due = list(
+        return list(
             s.scalars(
                 select(FollowUp.id)
-                .where(FollowUp.state == State.SNOOZED.value, FollowUp.snoozed_until <= now)
+                .where(FollowUp.state == state.value, column <= deps.clock.now())
                 .order_by(FollowUp.id)
             )
         )
+
+
+def bring_back(deps: Deps, followup_id: int, *, ctx: RuleContext | None = None) -> str:
+    """A snooze that ended, or a scheduled follow-up that came due: check it is still needed, then queue a
+    fresh card to whoever has it now (an escalated one goes back to the person it was escalated to)."""
+    with deps.db.session() as s:
+        watch = lifecycle.watch_of(load(s, followup_id))
+    reason = lifecycle.no_longer_needed(deps, watch, ctx)
+    now = deps.clock.now()
+    with deps.db.session() as s:
+        fu = load(s, followup_id)
+        if fu.state not in (State.SNOOZED.value, State.SCHEDULED.value):
+            return "moved"
+        if reason:
+            lifecycle.resolve(s, fu, reason=reason, now=now, actor="scheduler")
+            return "resolved"
+        if fu.state == State.SCHEDULED.value:
+            action, detail = Action.COME_DUE, {"was_due": _iso(fu.due_at)}
+        elif fu.escalated_to:
+            action, detail = Action.RESURFACE_ESCALATED, {"was_due": _iso(fu.snoozed_until)}
+        else:
+            action, detail = Action.RESURFACE, {"was_due": _iso(fu.snoozed_until)}
+        transition(s, fu, action, actor="scheduler", now=now, values={"snoozed_until": None}, detail=detail)
+        payload = {"channel": fu.escalated_to, "kind": "escalation"} if fu.escalated_to else {}
+        enqueue(s, Kind.POST_CARD, followup_id=fu.id, now=now, payload=payload)
+    return "back"
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def resurface_due(deps: Deps) -> list[int]:
+    """Every snooze that ended and every scheduled follow-up that came due (due times are rows, not timers,
+    so this survives restarts). Returns those that came back."""
     back = []
-    for fid in due:
-        with deps.db.session() as s:
-            fu = load(s, fid)
-            transition(
-                s,
-                fu,
-                Action.RESURFACE,
-                actor="scheduler",
-                now=now,
-                values={"snoozed_until": None},
-                detail={"was_due": fu.snoozed_until.isoformat() if fu.snoozed_until else None},
-            )
-        back.append(fid)
-        fu_view = cards.view(deps, fid)
-        channel = cards.owner_destination(deps, fu_view)
-        if channel:
-            try:
-                cards.post(deps, fid, channel=channel)
-            except Exception:
-                log.exception("could not post resurfaced follow-up %s", fid)
+    ctx = lifecycle.rule_context(deps)
+    for fid in _due(deps, State.SNOOZED, FollowUp.snoozed_until) + _due(
+        deps, State.SCHEDULED, FollowUp.due_at
+    ):
+        try:
+            if bring_back(deps, fid, ctx=ctx) == "back":
+                back.append(fid)
+        except Exception:  # the CRM check failed: try again on the next tick
+            log.exception("could not bring back follow-up %s", fid)
     return back

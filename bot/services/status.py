@@ -11,9 +11,10 @@ from sqlalchemy.orm import selectinload
 from bot.models import FollowUp
 from bot.services.deps import Deps
 from bot.snapshot import FollowUpView, snapshot
-from bot.states import State
+from bot.states import OPEN_STATES, State
 
 OVERDUE_AFTER = timedelta(hours=8)  # one business day waiting on the rep
+SHOWN = OPEN_STATES - {State.SCHEDULED}
 
 
 def _start_of_day(now: datetime, tz_name: str | None) -> datetime:
@@ -33,7 +34,12 @@ def queue(deps: Deps, user_id: str) -> dict[str, list[FollowUpView]]:
         rows = s.scalars(
             select(FollowUp)
             .where(or_(FollowUp.owner_slack_id == user_id, FollowUp.escalated_to == user_id))
-            .where(or_(FollowUp.state != State.SENT.value, FollowUp.sent_at >= today))
+            .where(
+                or_(
+                    FollowUp.state.in_([st.value for st in SHOWN]),
+                    (FollowUp.state == State.SENT.value) & (FollowUp.sent_at >= today),
+                )
+            )
             .options(
                 selectinload(FollowUp.drafts), selectinload(FollowUp.cards), selectinload(FollowUp.events)
             )
@@ -53,6 +59,7 @@ def queue(deps: Deps, user_id: str) -> dict[str, list[FollowUpView]]:
         State.ESCALATED: "Escalated",
         State.SNOOZED: "Snoozed",
         State.FAILED: "Failed",
+        State.UNKNOWN: "Failed",
         State.SENT: "Sent today",
         State.SENDING: "Pending",
     }

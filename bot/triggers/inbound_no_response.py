@@ -1,58 +1,69 @@
-"""A new inbound inquiry with no internal response within N business hours."""
+"""A form fill or inbound email with no internal response within N business hours."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from typing import Annotated
 
-from bot.clock import BusinessCalendar
-from bot.config import FollowupConfig
-from bot.ports import CRM
-from bot.records import Engagement, EngagementType
-from bot.triggers import Trigger
+from pydantic import Field
 
-RULE = "inbound_no_response"
-LOOKBACK = timedelta(days=14)  # older silence belongs to the stale-deal and nurture rules
-INBOUND_TYPES = {EngagementType.FORM, EngagementType.EMAIL}
-RESPONSE_TYPES = {EngagementType.EMAIL, EngagementType.CALL, EngagementType.MEETING}
+from bot.records import Engagement, EngagementType, LeadContext
+from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed, describe, is_response
+
+NAME = "inbound_no_response"
+LABEL = "Inbound inquiry unanswered"
+ORDER = 1
 
 
-def _is_inquiry(e: Engagement) -> bool:
-    return e.type in INBOUND_TYPES and e.is_inbound
+class Config(RuleConfig):
+    business_hours: Annotated[float, Field(gt=0, le=80)] = Field(
+        default=2.0, description="Business hours an inquiry may wait for an email, call or meeting."
+    )
 
 
-def _is_response(e: Engagement) -> bool:
-    return e.type in RESPONSE_TYPES and e.direction == "outbound"
+def _inquiry(e: Engagement) -> bool:
+    return e.is_inbound and e.type in (EngagementType.FORM, EngagementType.EMAIL)
 
 
-def detect(crm: CRM, config: FollowupConfig, calendar: BusinessCalendar, now: datetime) -> list[Trigger]:
-    threshold = timedelta(hours=config.triggers.inbound_no_response.business_hours)
+def detect(cfg: Config, ctx: RuleContext) -> list[Trigger]:
     unanswered: dict[str, Engagement] = {}
-    for e in crm.engagements_since(now - LOOKBACK):  # oldest first
-        if e.contact_id is None:
+    for e in ctx.recent:  # oldest first
+        if e.contact_id is None or e.occurred_at > ctx.now:
             continue
-        if _is_inquiry(e):
+        if _inquiry(e):
             unanswered.setdefault(e.contact_id, e)  # the first unanswered inquiry starts the clock
-        elif _is_response(e):
+        elif is_response(e):
             unanswered.pop(e.contact_id, None)
-
     triggers = []
     for contact_id, inquiry in unanswered.items():
-        waited = calendar.elapsed(inquiry.occurred_at, now)
-        if waited < threshold:
+        hours = ctx.calendar.elapsed(inquiry.occurred_at, ctx.now).total_seconds() / 3600
+        if hours < cfg.business_hours:
             continue
-        hours = waited.total_seconds() / 3600
         what = "form submission" if inquiry.type is EngagementType.FORM else "email"
         triggers.append(
             Trigger(
-                rule=RULE,
-                dedupe_key=f"{RULE}:{inquiry.id}",
+                rule=NAME,
+                dedupe_key=f"{NAME}:{inquiry.id}",
                 contact_id=contact_id,
                 deal_id=inquiry.deal_id,
                 reason=(
-                    f"Inbound {what} unanswered for {hours:.1f} business hours "
-                    f"(limit {config.triggers.inbound_no_response.business_hours:g})"
+                    f"Inbound {what} on {ctx.day(inquiry.occurred_at)} unanswered for {hours:.1f} "
+                    f"business hours (limit {cfg.business_hours:g})"
                 ),
-                triggered_at=now,
+                triggered_at=ctx.now,
+                since=inquiry.occurred_at,
             )
         )
     return triggers
+
+
+def still_applies(cfg: Config, watch: Watch, ctx: RuleContext) -> str | None:
+    answered = next((e for e in ctx.history_after(watch) if is_response(e)), None)
+    if answered:
+        return f"They got an answer another way: {describe(answered, ctx)}"
+    return deal_closed(ctx, watch.deal_id)
+
+
+def offline_ask(lead: LeadContext) -> tuple[str, str]:
+    inquiry = next((e for e in lead.engagements if e.is_inbound), None)
+    subject = f"Re: {inquiry.subject}" if inquiry and inquiry.subject else "Your note to us"
+    return subject, ""  # the inquiry's own topic decides the ask

@@ -2,35 +2,85 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
-from bot.clock import BusinessCalendar
-from bot.config import FollowupConfig
-from bot.ports import CRM
-from bot.triggers import Trigger
+from pydantic import Field
 
-RULE = "stale_deal"
+from bot.records import LeadContext
+from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed
+
+NAME = "stale_deal"
+LABEL = "Deal gone quiet"
+ORDER = 4
+
+PositiveDays = Annotated[int, Field(gt=0, le=365)]
+DEFAULT_DAYS = {
+    "appointmentscheduled": 7,
+    "qualifiedtobuy": 10,
+    "presentationscheduled": 14,
+    "decisionmakerboughtin": 21,
+    "contractsent": 10,
+}
+STAGE_ASKS = {
+    "appointmentscheduled": "confirm the agenda for our first meeting",
+    "qualifiedtobuy": "map out how {company} would roll this out",
+    "presentationscheduled": "put the demo for your team on the calendar",
+    "decisionmakerboughtin": "agree on the next step with your decision makers",
+    "contractsent": "walk through any open questions on the agreement",
+}
 
 
-def detect(crm: CRM, config: FollowupConfig, calendar: BusinessCalendar, now: datetime) -> list[Trigger]:
-    rule_cfg = config.triggers.stale_deal
+class Config(RuleConfig):
+    default_days: PositiveDays = Field(default=14, description="For stages not listed in days_by_stage.")
+    days_by_stage: dict[str, PositiveDays] = Field(
+        default_factory=lambda: dict(DEFAULT_DAYS),
+        description="Days a deal may sit in a stage; earlier stages get shorter limits.",
+    )
+
+    def threshold(self, stage: str) -> int:
+        return self.days_by_stage.get(stage, self.default_days)
+
+
+def detect(cfg: Config, ctx: RuleContext) -> list[Trigger]:
     triggers = []
-    for deal in crm.open_deals(rule_cfg.closed_stages):
+    for deal in ctx.open_deals:
         if deal.contact_id is None:
             continue  # nobody to write to; the deal needs a contact first
-        idle_days = (now - deal.stage_changed_at).days
-        limit = rule_cfg.threshold(deal.stage)
+        idle_days = (ctx.now - deal.stage_changed_at).days
+        limit = cfg.threshold(deal.stage)
         if idle_days <= limit:
             continue
         triggers.append(
             Trigger(
-                rule=RULE,
+                rule=NAME,
                 # a deal that moves stage and stalls again is a new episode
-                dedupe_key=f"{RULE}:{deal.id}:{deal.stage}:{deal.stage_changed_at.date().isoformat()}",
+                dedupe_key=f"{NAME}:{deal.id}:{deal.stage}:{deal.stage_changed_at.date().isoformat()}",
                 contact_id=deal.contact_id,
                 deal_id=deal.id,
-                reason=f"Deal '{deal.name}' has sat in {deal.stage} for {idle_days} days (limit {limit})",
-                triggered_at=now,
+                reason=(
+                    f"Deal '{deal.name}' has sat in {deal.stage} since {ctx.day(deal.stage_changed_at)}: "
+                    f"{idle_days} days (limit {limit})"
+                ),
+                triggered_at=ctx.now,
+                since=deal.stage_changed_at,
             )
         )
     return triggers
+
+
+def still_applies(cfg: Config, watch: Watch, ctx: RuleContext) -> str | None:
+    closed = deal_closed(ctx, watch.deal_id)
+    if closed or not watch.deal_id:
+        return closed
+    deal = ctx.deal(watch.deal_id)
+    if deal is not None and deal.stage_changed_at > watch.since:
+        return f"Deal moved to {deal.stage} on {ctx.day(deal.stage_changed_at)}"
+    return None
+
+
+def offline_ask(lead: LeadContext) -> tuple[str, str]:
+    company = lead.company.name if lead.company else "your team"
+    if lead.deal is None:
+        return "Next step", "agree on the next step"
+    goal = STAGE_ASKS.get(lead.deal.stage, "agree on the next step").format(company=company)
+    return f"Next step for {lead.deal.name}", goal

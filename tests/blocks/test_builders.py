@@ -94,11 +94,13 @@ def test_buttons_follow_the_state():
         ActionId.CARD_EDIT,
         ActionId.CARD_SNOOZE,
         ActionId.CARD_ESCALATE,
+        ActionId.CARD_DISMISS,
     ]
     escalated = make(State.ESCALATED, **STATES[State.ESCALATED])
     assert ActionId.CARD_ESCALATE not in action_ids(to_dicts(card_blocks(escalated)))
     assert action_ids(to_dicts(card_blocks(make(State.FAILED, **STATES[State.FAILED])))) == [
-        ActionId.CARD_RETRY
+        ActionId.CARD_RETRY,
+        ActionId.CARD_DISMISS,
     ]
     for state in (State.SENT, State.SENDING, State.SNOOZED):
         assert action_ids(to_dicts(card_blocks(make(state, **STATES[state])))) == []

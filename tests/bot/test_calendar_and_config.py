@@ -76,6 +76,6 @@ def test_settings_errors_name_the_variable(monkeypatch):
 
 
 def test_utc_now_is_aware():
-    from bot.clock import SystemClock
+    from bot.adapters.clock import SystemClock
 
     assert SystemClock().now().tzinfo is UTC

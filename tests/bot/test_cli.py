@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -43,16 +44,26 @@ def test_help_lists_the_commands(tmp_path):
     assert run("scan", "--help", cwd=tmp_path).stdout.count("--dry-run") == 1
 
 
-def test_demo_prints_cards_offline(tmp_path):
+def test_demo_prints_cards_for_every_rule_then_a_summary(tmp_path):
+    from bot.triggers.registry import RULES
+
     out = run("demo", cwd=tmp_path, env={"COLUMNS": "120"})
     assert out.returncode == 0, out.stderr
     assert "Seeded 45 contacts at 25 companies" in out.stdout
-    triggered = int(out.stdout.split(" follow-ups triggered")[0].split()[-1])
-    assert triggered >= 10
-    assert out.stdout.count("Block Kit Builder: https://app.slack.com/block-kit-builder/#") == triggered
-    assert out.stdout.count('"blocks": [') == triggered  # the JSON of each card
-    assert "[ Approve & send ]" in out.stdout
+    cards, scheduled = re.search(r"(\d+) cards, (\d+) scheduled", out.stdout).groups()  # type: ignore[union-attr]
+    assert int(cards) >= 10
+    assert out.stdout.count("[ Approve & send ]") == int(cards)
+    summary = out.stdout[out.stdout.index(f"{cards} cards, {scheduled} scheduled") :]
+    for rule in RULES:  # the table closes the output, one row per rule, each with a card now
+        row = next(line for line in summary.splitlines() if rule.name in line)
+        assert int(row.split("│")[3]) >= 1, row
+    assert "Block Kit Builder" not in out.stdout and '"blocks": [' not in out.stdout
     assert not list(tmp_path.iterdir())  # the demo leaves the working directory alone
+
+    with_json = run("demo", "--json", cwd=tmp_path, env={"COLUMNS": "120"})
+    shown = int(cards) + int(scheduled)
+    assert with_json.stdout.count("Block Kit Builder: https://app.slack.com/block-kit-builder/#") == shown
+    assert with_json.stdout.count('"blocks": [') == shown
 
 
 def test_seed_then_dry_run_scan(tmp_path):
@@ -158,7 +169,7 @@ def test_scan_posts_cards_and_says_what_it_could_not_route(tmp_path, slack):
     assert out.returncode == 0, out.stderr
     dana_cards = [c for c in slack.of("chat.postMessage") if c.args["channel"] == "UDANA"]
     assert dana_cards  # Dana's leads reach her DM; the other reps have no Slack account in the fake
-    assert f"{len(dana_cards)} posted" in out.stdout
+    assert f"{len(dana_cards)} cards posted" in " ".join(out.stdout.split())
     assert "no Slack user for" in out.stderr and "no review channel configured" in out.stderr
     again = run("scan", cwd=tmp_path, env=env)
     assert "0 new follow-ups" in again.stdout

@@ -7,18 +7,17 @@ import re
 import anthropic
 import pytest
 
-from bot.clock import BusinessCalendar
+from bot.adapters.claude import ClaudeDrafter, DraftingError
 from bot.config import FollowupConfig
 from bot.db import Database, make_engine, migrate
 from bot.drafting import draft_with_fallback
-from bot.drafting.claude import ClaudeDrafter, DraftingError
 from bot.drafting.offline import OfflineDrafter
 from bot.records import LeadContext
 from bot.sample_data import seed
 from bot.services.deps import Deps
 from bot.services.scan import assemble_context
-from bot.triggers import run_rules
 from crm.embedded import EmbeddedCRM
+from tests.builders import detect
 from tests.conftest import NOW
 
 
@@ -39,13 +38,15 @@ def contexts(tmp_path) -> list[LeadContext]:
         clock=None,
         config=config,
     )  # type: ignore[arg-type]
-    triggers = run_rules(crm, config, BusinessCalendar(config.business_hours), NOW)
+    triggers = detect(crm, config, NOW)
     return [assemble_context(deps, t) for t in triggers]
 
 
-def test_sample_book_triggers_both_rules(contexts):
+def test_sample_book_triggers_every_rule(contexts):
+    from bot.triggers.registry import RULES
+
     rules = {c.rule for c in contexts}
-    assert rules == {"inbound_no_response", "stale_deal"}
+    assert rules == {r.name for r in RULES}
     assert len(contexts) >= 10
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
-from bot.models import AuditEvent, Draft, FollowUp
+from bot.models import AuditEvent, CardMessage, Draft, FollowUp
 from bot.services import scan
 from tests.builders import small_book
 from tests.conftest import DANA, REVIEW_CHANNEL
+from tests.handlers.flow import settle
 
 
 def _count(h, model) -> int:
@@ -20,6 +23,7 @@ def test_rescanning_does_not_duplicate(harness):
     first = scan.scan(harness.deps)
     second = scan.scan(harness.deps)
     assert len(first.created) == 2 and second.created == [] and second.already_known == 2
+    settle(harness)
     assert len(harness.slack.of("users.lookupByEmail")) == 1  # both leads are Dana's: one lookup
     assert _count(harness, FollowUp) == 2 and len(harness.slack.of("chat.postMessage")) == 2
 
@@ -43,8 +47,9 @@ def test_owner_without_slack_account_goes_to_the_review_channel(harness):
     harness.slack.users.pop(DANA)  # Dana's CRM email matches nobody in Slack
     small_book(harness.deps.db, harness.clock.now())
     result = scan.scan(harness.deps)
-    assert result.posted == 2
-    assert {p.args["channel"] for p in harness.slack.of("chat.postMessage")} == {REVIEW_CHANNEL}
+    assert result.post_failures == []
+    settle(harness)
+    assert [p.args["channel"] for p in harness.slack.of("chat.postMessage")] == [REVIEW_CHANNEL] * 2
     with harness.deps.db.session() as s:
         assert {fu.owner_slack_id for fu in s.scalars(select(FollowUp))} == {None}
 
@@ -53,21 +58,34 @@ def test_email_map_in_config_wins_over_lookup(harness):
     harness.deps.config.slack.users = {"dana.whitfield@followup-demo.com": "UMAPPED"}
     small_book(harness.deps.db, harness.clock.now())
     scan.scan(harness.deps)
+    settle(harness)
     assert {p.args["channel"] for p in harness.slack.of("chat.postMessage")} == {"UMAPPED"}
     assert harness.slack.of("users.lookupByEmail") == []
 
 
-def test_a_failed_post_is_stored_and_posted_on_the_next_scan(harness):
+def test_cards_not_posted_during_a_slack_outage_are_posted_once_it_recovers(harness):
     small_book(harness.deps.db, harness.clock.now())
-    harness.slack.fail_methods["chat.postMessage"] = "channel_not_found"
+    harness.slack.down = True
     first = scan.scan(harness.deps)
-    assert len(first.created) == 2 and first.posted == 0
-    assert all("channel_not_found" in f for f in first.post_failures)
+    assert len(first.created) == 2
+    settle(harness)
     assert _count(harness, FollowUp) == 2  # stored, not lost
+    assert _cards(harness) == 0
 
-    del harness.slack.fail_methods["chat.postMessage"]
-    second = scan.scan(harness.deps)
-    assert second.created == [] and second.posted == 2
+    harness.slack.down = False
+    harness.clock.advance(timedelta(seconds=6))  # past the first backoff
+    settle(harness)
+    assert _cards(harness) == 2
+    assert scan.scan(harness.deps).created == []
+    harness.clock.advance(timedelta(hours=1))
+    settle(harness)
+    posted = [p for p in harness.slack.of("chat.postMessage") if p.args.get("blocks")]
+    assert len({p.args["text"] for p in posted}) == 2  # one card per follow-up that got through
+
+
+def _cards(h) -> int:
+    with h.deps.db.session() as s:
+        return s.scalar(select(func.count()).select_from(CardMessage))
 
 
 def test_one_broken_record_does_not_stop_the_scan(hubspot, tmp_path, clock):
@@ -93,7 +111,7 @@ def test_one_broken_record_does_not_stop_the_scan(hubspot, tmp_path, clock):
         hubspot_api_url=hubspot.base_url,
     )
     deps = build_deps(settings, clock=clock)
-    result = scan.scan(deps, post=False)
+    result = scan.scan(deps)
     assert len(result.created) == 2
     [failure] = result.draft_failures
     assert failure.startswith("stale_deal:302:") and "CRM contact 999 was not found" in failure

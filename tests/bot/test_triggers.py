@@ -2,13 +2,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import BusinessCalendar
 from bot.config import FollowupConfig, parse_config
 from bot.db import Database, make_engine, migrate
-from bot.triggers import run_rules
 from crm.embedded import EmbeddedCRM
 from crm.tables import CrmEngagement
-from tests.builders import DEAL, OMAR, SARAH, small_book
+from tests.builders import DEAL, OMAR, SARAH, detect, small_book
 from tests.conftest import NOW
 
 
@@ -20,7 +18,7 @@ def _crm(database_url: str) -> tuple[Database, EmbeddedCRM]:
 
 
 def _rules(crm, config: FollowupConfig, now=NOW):
-    return {t.contact_id: t for t in run_rules(crm, config, BusinessCalendar(config.business_hours), now)}
+    return {t.contact_id: t for t in detect(crm, config, now)}
 
 
 def test_both_rules_fire_on_the_small_book(database_url):
@@ -30,7 +28,8 @@ def test_both_rules_fire_on_the_small_book(database_url):
     assert found[SARAH].dedupe_key == "inbound_no_response:401"
     assert "8.0 business hours" in found[SARAH].reason
     assert found[OMAR].rule == "stale_deal" and found[OMAR].deal_id == DEAL
-    assert "contractsent for 20 days (limit 10)" in found[OMAR].reason
+    assert "has sat in presentationscheduled since" in found[OMAR].reason
+    assert "20 days (limit 14)" in found[OMAR].reason
 
 
 def test_an_answered_inquiry_does_not_fire(database_url):
@@ -58,7 +57,7 @@ def test_inquiry_within_the_business_hour_limit_does_not_fire(database_url):
 
 def test_stale_thresholds_are_per_stage(database_url):
     _, crm = _crm(database_url)
-    lenient = parse_config({"triggers": {"stale_deal": {"days_by_stage": {"contractsent": 30}}}})
+    lenient = parse_config({"triggers": {"stale_deal": {"days_by_stage": {"presentationscheduled": 30}}}})
     assert OMAR not in _rules(crm, lenient)
     off = parse_config(
         {"triggers": {"stale_deal": {"enabled": False}, "inbound_no_response": {"enabled": False}}}

@@ -6,14 +6,21 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import BusinessCalendar
 from bot.config import FollowupConfig
 from bot.db import Database, make_engine, migrate
 from bot.ports import CRM
-from bot.triggers import run_rules
 from crm.embedded import EmbeddedCRM
 from crm.hubspot import HubSpotCRM
-from tests.builders import CALL_NOTE, DEAL, DEMO_REQUEST, OMAR, SARAH, small_book, small_book_in_hubspot
+from tests.builders import (
+    CALL_NOTE,
+    DEAL,
+    DEMO_REQUEST,
+    OMAR,
+    SARAH,
+    detect,
+    small_book,
+    small_book_in_hubspot,
+)
 from tests.conftest import NOW
 
 
@@ -45,7 +52,7 @@ def test_records(crm: CRM):
     deal = crm.get_deal(DEAL)
     assert deal is not None
     assert (deal.stage, deal.amount, deal.contact_id, deal.company_id) == (
-        "contractsent",
+        "presentationscheduled",
         48000.0,
         OMAR,
         "202",
@@ -71,12 +78,12 @@ def test_history(crm: CRM):
         CALL_NOTE,
     )
     assert [d.id for d in crm.open_deals(["closedwon", "closedlost"])] == [DEAL]
-    assert crm.open_deals(["contractsent"]) == []
+    assert crm.open_deals(["presentationscheduled"]) == []
 
 
 def test_the_rules_see_the_same_leads(crm: CRM):
     config = FollowupConfig()
-    found = run_rules(crm, config, BusinessCalendar(config.business_hours), NOW)
+    found = detect(crm, config, NOW)
     assert sorted((t.rule, t.contact_id, t.deal_id) for t in found) == [
         ("inbound_no_response", SARAH, None),
         ("stale_deal", OMAR, DEAL),
@@ -105,7 +112,7 @@ def test_logged_email_shows_in_history_and_answers_the_inquiry(crm: CRM):
     note = crm.engagements_for(contact_id=OMAR, deal_id=DEAL)[0]
     assert (note.type.value, note.body) == ("note", "Escalated to the manager: discount asked")
     config = FollowupConfig()
-    later = run_rules(crm, config, BusinessCalendar(config.business_hours), NOW + timedelta(hours=1))
+    later = detect(crm, config, NOW + timedelta(hours=1))
     assert SARAH not in [t.contact_id for t in later]  # a reply was sent: the inquiry is answered
 
 

@@ -155,6 +155,8 @@ class FakeHubSpot:
             op = f["operator"]
             if op == "NOT_IN":
                 return value not in f["values"]
+            if op == "IN":
+                return value in f["values"]
             if value is None:
                 return False
             if op == "GTE":

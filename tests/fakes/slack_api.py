@@ -36,6 +36,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
+    down: bool = False  # Slack's API answers 503, as in an outage
     fail_channels: dict[str, str] = field(default_factory=dict)  # channel -> error code for chat.postMessage
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -104,6 +105,8 @@ class FakeSlack:
             return self._json({"ok": False, "error": "invalid_auth"})
         with self._lock:
             self.calls.append(Call(method, args))
+        if self.down:
+            return Response("upstream connect error", status=503, content_type="text/plain")
         if method in self.fail_methods:
             return self._json({"ok": False, "error": self.fail_methods[method]})
         if method == "chat.postMessage" and args.get("channel") in self.fail_channels:

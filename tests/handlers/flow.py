@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import time
 
-from bot.models import FollowUp
+from sqlalchemy import func, or_, select
+
+from bot.models import FollowUp, WorkItem
 from bot.services import scan
 from tests.builders import small_book
 from tests.harness import AppHarness
+
+
+def settle(h: AppHarness, timeout: float = 10.0) -> None:
+    """Wait until the app's workers have done all work that is due (retries scheduled later stay queued)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with h.deps.db.session() as s:
+            busy = s.scalar(
+                select(func.count()).where(
+                    or_(
+                        (WorkItem.state == "queued") & (WorkItem.due_at <= h.clock.now()),
+                        WorkItem.state == "claimed",
+                    )
+                )
+            )
+        if not busy and h.runtime.listeners.in_flight == 0:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the app's work queue did not settle")
 
 
 def seed_and_scan(h: AppHarness) -> dict[str, tuple[int, tuple[str, str]]]:
@@ -15,6 +36,7 @@ def seed_and_scan(h: AppHarness) -> dict[str, tuple[int, tuple[str, str]]]:
     small_book(h.deps.db, h.clock.now())
     result = scan.scan(h.deps)
     assert result.post_failures == []
+    settle(h)
     out = {}
     with h.deps.db.session() as s:
         for fu in s.scalars(select(FollowUp).order_by(FollowUp.id)):
@@ -32,6 +54,7 @@ def followup(h: AppHarness, fid: int) -> FollowUp:
 
 
 def last_update_for(h: AppHarness, card: tuple[str, str]) -> list[dict]:
+    settle(h)
     updates = [c for c in h.slack.of("chat.update") if (c.args["channel"], c.args["ts"]) == card]
     assert updates, f"card {card} was never updated"
     return updates[-1].args["blocks"]

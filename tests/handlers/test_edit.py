@@ -8,7 +8,7 @@ from blocks.ids import ActionId, BlockId, CallbackId
 from tests.blockkit import assert_valid_blocks, assert_valid_view, texts
 from tests.builders import SARAH
 from tests.conftest import DANA, OTHER
-from tests.handlers.flow import followup, last_update_for, seed_and_scan
+from tests.handlers.flow import followup, last_update_for, seed_and_scan, settle
 
 
 def _values(subject: str, body: str) -> dict:
@@ -65,7 +65,7 @@ def test_edited_version_is_sent_and_both_versions_are_kept(harness):
     [mail] = harness.mailbox.wait_for(1)
     assert mail["Subject"] == "Demo for your dispatchers"
     assert mail.get_content().replace("\r\n", "\n").strip() == body
-    harness.slack.wait_for("chat.update", 1)
+    settle(harness)
     fu = followup(harness, fid)
     assert fu.state == "sent"
     assert [(d.origin, d.author) for d in fu.drafts] == [("ai", "offline"), ("edit", DANA)]

@@ -6,7 +6,7 @@ from blocks.ids import ActionId, BlockId, CallbackId
 from tests.blockkit import action_ids, assert_valid_blocks, assert_valid_view, texts
 from tests.builders import OMAR
 from tests.conftest import DANA, ESCALATION_CHANNEL, MANAGER, OTHER
-from tests.handlers.flow import followup, last_update_for, seed_and_scan
+from tests.handlers.flow import followup, last_update_for, seed_and_scan, settle
 
 
 def _escalate(harness, fid, card, *, person=None, reason="They ask for a 20% discount"):
@@ -44,7 +44,7 @@ def test_escalate_to_the_channel_posts_context_and_a_link(harness):
     )
     assert link["url"] == f"https://acme.slack.com/archives/{card[0]}/p{card[1].replace('.', '')}"
 
-    harness.slack.wait_for("chat.update")
+    settle(harness)
     original = last_update_for(harness, card)
     assert_valid_blocks(original)
     assert f"Escalated to <#{ESCALATION_CHANNEL}> by <@{DANA}>" in texts(original)
@@ -68,7 +68,7 @@ def test_escalate_to_a_person_who_can_then_act(harness):
     fu = followup(harness, fid)
     esc = next(c for c in fu.cards if c.kind == "escalation")
     harness.click(ActionId.CARD_SNOOZE, user=MANAGER, card=(esc.channel, esc.ts), selected=f"{fid}:3d")
-    harness.slack.wait_for("chat.update", 3)
+    settle(harness)
     assert followup(harness, fid).state == "snoozed"
     assert not harness.slack.responses  # no refusal
 
@@ -91,6 +91,6 @@ def test_escalation_channel_the_app_is_not_in_is_explained(harness):
         if c.args["channel"] == DANA and "text" in c.args and "could not be posted" in c.args["text"]
     ]
     assert "not_in_channel" in dm.args["text"] and "invite the app" in dm.args["text"]
-    harness.slack.wait_for("chat.update")
+    settle(harness)
     assert f"Escalated to <#{ESCALATION_CHANNEL}>" in texts(last_update_for(harness, card))
     assert followup(harness, fid).state == "escalated"

@@ -6,17 +6,17 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from blocks.ids import ActionId
-from bot.jobs import run_due_work
+from bot.services.snooze import resurface_due
 from tests.blockkit import action_ids, assert_valid_blocks, texts
 from tests.builders import SARAH
 from tests.conftest import DANA
-from tests.handlers.flow import followup, last_update_for, seed_and_scan
+from tests.handlers.flow import followup, last_update_for, seed_and_scan, settle
 
 
 def test_snooze_until_tomorrow_nine_in_the_reps_zone(harness):
     fid, card = seed_and_scan(harness)[SARAH]
     harness.click(ActionId.CARD_SNOOZE, user=DANA, card=card, selected=f"{fid}:tomorrow")
-    harness.slack.wait_for("chat.update")
+    settle(harness)
     fu = followup(harness, fid)
     # Dana is in Berlin (fake users.info); it is 21:00 there on Wed 18 Nov
     assert fu.state == "snoozed"
@@ -30,16 +30,17 @@ def test_snooze_until_tomorrow_nine_in_the_reps_zone(harness):
 def test_snoozed_followup_resurfaces_as_a_fresh_card_after_a_restart(harness):
     fid, card = seed_and_scan(harness)[SARAH]
     harness.click(ActionId.CARD_SNOOZE, user=DANA, card=card, selected=f"{fid}:1h")
-    harness.slack.wait_for("chat.update")
+    settle(harness)
     posted_before = len(harness.slack.of("chat.postMessage"))
 
-    run_due_work(harness.deps)  # not due yet
+    resurface_due(harness.deps)  # not due yet
     assert followup(harness, fid).state == "snoozed"
 
     restarted = harness.restart()
     try:
         restarted.clock.advance(timedelta(hours=1, minutes=1))
-        run_due_work(restarted.deps)
+        resurface_due(restarted.deps)
+        settle(restarted)
         posts = restarted.slack.wait_for("chat.postMessage", posted_before + 1)
         fresh = posts[-1].args["blocks"]
         assert_valid_blocks(fresh)

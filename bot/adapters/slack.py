@@ -1,0 +1,91 @@
+"""The Chat port's Slack adapter, on the official WebClient: renders with blocks/, retries 429s and 5xx."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+
+from blocks.card import card_blocks, card_text, to_dicts
+from bot.errors import ChatDestinationError
+from bot.ports import PostedCard
+from bot.snapshot import CardRef, FollowUpView
+
+log = logging.getLogger(__name__)
+
+
+DESTINATION_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "user_not_found", "cannot_dm_bot"}
+LOOKUP_TTL = 3600.0  # a rep who joins Slack is found within the hour
+
+
+def web_client(token: str, *, base_url: str | None, timeout: float) -> WebClient:
+    """The official client with a timeout and slack_sdk's own retry handlers: rate limits (honouring
+    Retry-After) and server errors, besides the default one for dropped connections."""
+    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL, timeout=int(max(1, timeout)))
+    client.retry_handlers.extend(
+        [
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=1),
+        ]
+    )
+    return client
+
+
+class SlackChat:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+        self._tz: dict[str, str | None] = {}
+        self._by_email: dict[str, tuple[float, str | None]] = {}
+
+    def find_user_by_email(self, email: str) -> str | None:
+        """Slack user id for an email; remembered for an hour, so a scan asks once per rep."""
+        key = email.lower()
+        cached = self._by_email.get(key)
+        if cached and time.monotonic() - cached[0] < LOOKUP_TTL:
+            return cached[1]
+        try:
+            user_id: str | None = self.client.users_lookupByEmail(email=email)["user"]["id"]
+        except SlackApiError as exc:
+            if exc.response.get("error") != "users_not_found":
+                raise
+            user_id = None
+        self._by_email[key] = (time.monotonic(), user_id)
+        return user_id
+
+    def user_timezone(self, user_id: str) -> str | None:
+        if user_id not in self._tz:
+            try:
+                self._tz[user_id] = self.client.users_info(user=user_id)["user"].get("tz")
+            except SlackApiError:
+                log.warning("users.info failed for %s; using UTC", user_id)
+                return None
+        return self._tz[user_id]
+
+    def show(self, followup: FollowUpView, channel: str, *, escalation: bool = False) -> PostedCard:
+        blocks = to_dicts(card_blocks(followup, escalation=escalation))
+        try:
+            resp = self.client.chat_postMessage(
+                channel=channel, blocks=blocks, text=card_text(followup), unfurl_links=False
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in DESTINATION_ERRORS:
+                raise ChatDestinationError(str(error)) from exc
+            raise
+        posted_channel, ts = resp["channel"], resp["ts"]
+        permalink = None
+        try:
+            permalink = self.client.chat_getPermalink(channel=posted_channel, message_ts=ts)["permalink"]
+        except SlackApiError:
+            log.warning("no permalink for %s/%s", posted_channel, ts)
+        return PostedCard(channel=posted_channel, ts=ts, permalink=permalink)
+
+    def notify(self, user_id: str, text: str) -> None:
+        self.client.chat_postMessage(channel=user_id, text=text)
+
+    def refresh(self, followup: FollowUpView, card: CardRef) -> None:
+        blocks = to_dicts(card_blocks(followup, escalation=card.kind == "escalation"))
+        self.client.chat_update(channel=card.channel, ts=card.ts, blocks=blocks, text=card_text(followup))

@@ -1,0 +1,100 @@
+"""Whether a follow-up is still needed, and ending it: resolved (no longer needed) or dismissed (a person
+said no). Both keep who and why, and every card of the follow-up says so."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from bot.errors import FollowupError
+from bot.models import FollowUp
+from bot.services.common import authorize, load, transition
+from bot.services.deps import Deps
+from bot.states import Action
+from bot.triggers import registry
+from bot.triggers.base import Pipeline, RuleContext, Watch
+
+
+class DismissReason(StrEnum):
+    ALREADY_HANDLED = "already_handled"
+    NOT_A_LEAD = "not_a_lead"
+    WRONG_CONTACT = "wrong_contact"
+    OTHER = "other"
+
+
+DISMISS_LABELS = {
+    DismissReason.ALREADY_HANDLED: "Already handled",
+    DismissReason.NOT_A_LEAD: "Not a real lead",
+    DismissReason.WRONG_CONTACT: "Wrong contact",
+    DismissReason.OTHER: "Other",
+}
+
+
+def rule_context(deps: Deps) -> RuleContext:
+    p = deps.config.pipeline
+    return RuleContext(
+        crm=deps.crm,
+        calendar=deps.calendar,
+        now=deps.clock.now(),
+        pipeline=Pipeline(won_stages=p.won_stages, lost_stages=p.lost_stages),
+    )
+
+
+def watch_of(fu: FollowUp) -> Watch:
+    return Watch(
+        rule=fu.rule,
+        contact_id=fu.contact_id,
+        deal_id=fu.deal_id,
+        since=fu.since_at or fu.triggered_at,
+        dedupe_key=fu.dedupe_key,
+    )
+
+
+def no_longer_needed(deps: Deps, watch: Watch, ctx: RuleContext | None = None) -> str | None:
+    """The rule's reason this follow-up is no longer needed, or None while it still is."""
+    return registry.still_applies(deps.config.triggers, watch, ctx or rule_context(deps))
+
+
+def resolve(session: Session, fu: FollowUp, *, reason: str, now, actor: str = "scan") -> None:  # type: ignore[no-untyped-def]
+    transition(
+        session,
+        fu,
+        Action.RESOLVE,
+        actor=actor,
+        now=now,
+        values={"outcome_reason": reason, "outcome_by": actor, "snoozed_until": None},
+        detail={"reason": reason},
+    )
+
+
+def dismiss(
+    deps: Deps,
+    followup_id: int,
+    *,
+    actor: str,
+    reason: DismissReason,
+    note: str | None,
+    where: str | None = None,
+) -> None:
+    note = (note or "").strip() or None
+    if reason is DismissReason.OTHER and not note:
+        raise FollowupError("Say why in a few words when you choose “Other”.")
+    text = DISMISS_LABELS[reason] + (f": {note}" if note else "")
+    with deps.db.session() as s:
+        fu = load(s, followup_id)
+        authorize(deps, fu, actor, where=where)
+        transition(
+            s,
+            fu,
+            Action.DISMISS,
+            actor=actor,
+            now=deps.clock.now(),
+            values={
+                "outcome_reason": text,
+                "outcome_by": actor,
+                "dismiss_reason": reason.value,
+                "snoozed_until": None,
+            },
+            detail={"reason": reason.value, "note": note},
+        )

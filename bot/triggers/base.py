@@ -1,0 +1,140 @@
+"""What every trigger rule shares: the trigger it reports, the context it reads, and small CRM questions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.records import Deal, Engagement, EngagementType
+
+if TYPE_CHECKING:
+    from bot.clock import BusinessCalendar
+    from bot.ports import CRM
+
+RECENT = timedelta(days=45)  # how far back the engagement-reading rules look
+
+
+class RuleConfig(BaseModel):
+    """Every rule's config section has at least `enabled`."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = Field(default=True, description="Turn this rule off without deleting its settings.")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    rule: str
+    dedupe_key: str  # one episode of silence: the same key is never followed up twice
+    contact_id: str
+    deal_id: str | None
+    reason: str  # why it fired, in words a rep reads
+    triggered_at: datetime
+    since: datetime  # when the silence began (the event still_applies measures from)
+    due_at: datetime | None = None  # later than triggered_at: stored now, shown when due (nurture)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What `still_applies` knows about a stored follow-up."""
+
+    rule: str
+    contact_id: str
+    deal_id: str | None
+    since: datetime
+    dedupe_key: str
+
+
+@dataclass
+class Pipeline:
+    won_stages: list[str]
+    lost_stages: list[str]
+
+    @property
+    def closed(self) -> list[str]:
+        return [*self.won_stages, *self.lost_stages]
+
+
+@dataclass
+class RuleContext:
+    """One scan's view of the CRM; engagement lists are read once and shared by the rules."""
+
+    crm: CRM
+    calendar: BusinessCalendar
+    now: datetime
+    pipeline: Pipeline
+    _deals: dict[str, Deal | None] = field(default_factory=dict)
+
+    @cached_property
+    def recent(self) -> list[Engagement]:
+        """Emails, calls, notes, meetings and form fills of the last 45 days (and any in the future), oldest
+        first."""
+        return self.crm.engagements_since(self.now - RECENT)
+
+    @cached_property
+    def open_deals(self) -> list[Deal]:
+        return self.crm.open_deals(self.pipeline.closed)
+
+    def deal(self, deal_id: str) -> Deal | None:
+        if deal_id not in self._deals:
+            self._deals[deal_id] = self.crm.get_deal(deal_id)
+        return self._deals[deal_id]
+
+    def history_after(self, watch: Watch) -> list[Engagement]:
+        """The contact's (and deal's) engagements after the follow-up's start, oldest first."""
+        found = self.crm.engagements_for(contact_id=watch.contact_id, deal_id=watch.deal_id, limit=25)
+        return sorted((e for e in found if e.occurred_at > watch.since), key=lambda e: e.occurred_at)
+
+    def day(self, at: datetime) -> str:
+        """'Tue 3 Nov' in the team's zone."""
+        local = at.astimezone(self.calendar.zone)
+        return f"{local:%a} {local.day} {local:%b}"
+
+    def business_days(self, start: datetime) -> float:
+        return self.calendar.elapsed(start, self.now) / self.calendar.workday
+
+
+def is_reply(e: Engagement) -> bool:
+    """The lead answered: an inbound email, form or call."""
+    return e.is_inbound and e.type in (EngagementType.EMAIL, EngagementType.FORM, EngagementType.CALL)
+
+
+def is_response(e: Engagement) -> bool:
+    """We reached them: an outbound email or call, or any meeting."""
+    return e.type is EngagementType.MEETING or (
+        e.direction == "outbound" and e.type in (EngagementType.EMAIL, EngagementType.CALL)
+    )
+
+
+def marked(e: Engagement, markers: Iterable[str]) -> bool:
+    text = f"{e.subject or ''}\n{e.body}".lower()
+    return any(m.lower() in text for m in markers)
+
+
+def deal_closed(ctx: RuleContext, deal_id: str | None) -> str | None:
+    """'Deal closed won' / 'Deal closed lost' when the watched deal has closed, else None."""
+    if not deal_id:
+        return None
+    deal = ctx.deal(deal_id)
+    if deal is None:
+        return "The deal no longer exists in the CRM"
+    if deal.stage in ctx.pipeline.won_stages:
+        return f"Deal '{deal.name}' was closed won"
+    if deal.stage in ctx.pipeline.lost_stages:
+        return f"Deal '{deal.name}' was closed lost"
+    return None
+
+
+def describe(e: Engagement, ctx: RuleContext) -> str:
+    what = {
+        EngagementType.EMAIL: "an email",
+        EngagementType.CALL: "a call",
+        EngagementType.MEETING: "a meeting",
+        EngagementType.FORM: "a form submission",
+        EngagementType.NOTE: "a note",
+    }[e.type]
+    return f"{what} on {ctx.day(e.occurred_at)}"

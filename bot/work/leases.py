@@ -1,0 +1,42 @@
+"""Named leases in the database: a periodic job runs on whichever replica holds its lease, once per tick."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import Database
+from bot.models import Lease
+
+
+def try_acquire(db: Database, name: str, *, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Take (or extend) the lease `name` until now + ttl; False while another holder's lease is live."""
+    with db.session() as s:
+        taken = s.execute(
+            update(Lease)
+            .where(Lease.name == name, or_(Lease.until <= now, Lease.holder == holder))
+            .values(holder=holder, until=now + ttl)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount:  # type: ignore[attr-defined]
+            return True
+        if s.get(Lease, name) is not None:
+            return False
+    try:
+        with db.session() as s:
+            s.add(Lease(name=name, holder=holder, until=now + ttl))
+        return True
+    except IntegrityError:  # another replica created it first
+        return False
+
+
+def release(db: Database, name: str, *, holder: str, now: datetime) -> None:
+    with db.session() as s:
+        s.execute(
+            update(Lease)
+            .where(Lease.name == name, Lease.holder == holder)
+            .values(until=now)
+            .execution_options(synchronize_session=False)
+        )
