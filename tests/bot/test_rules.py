@@ -1,0 +1,261 @@
+"""Each of the six trigger rules: fires at its threshold and not a minute before (business time where the
+rule counts it), explains itself in a rep's words, and resolves when it no longer applies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.clock import BusinessCalendar
+from bot.config import FollowupConfig
+from bot.db import Database, make_engine, migrate
+from bot.triggers.base import Pipeline, RuleContext, Watch
+from bot.triggers.registry import BY_NAME, RULES, run_rules, still_applies
+from crm.embedded import EmbeddedCRM
+from crm.tables import CrmCompany, CrmContact, CrmDeal, CrmEngagement, CrmOwner
+
+# Tuesday 3 Nov 2026, 10:00 in New York: the start of each episode below.
+T0 = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
+CONFIG = FollowupConfig()
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def book(database_url):
+    db = Database(make_engine(database_url))
+    migrate(db.engine)
+    with db.session() as s:
+        s.add(CrmOwner(id="o1", email="rep@example.com", first_name="Rae", last_name="Rep"))
+        s.add(CrmCompany(id="co1", name="Acme"))
+        s.flush()
+        s.add(
+            CrmContact(
+                id="c1",
+                email="lead@acme.example",
+                first_name="Lee",
+                last_name="Park",
+                company_id="co1",
+                owner_id="o1",
+                created_at=T0 - timedelta(days=90),
+            )
+        )
+        s.flush()
+    yield db, EmbeddedCRM(db)
+    db.engine.dispose()
+
+
+def _ctx(crm, now: datetime) -> RuleContext:
+    return RuleContext(
+        crm=crm,
+        calendar=BusinessCalendar(CONFIG.business_hours),
+        now=now,
+        pipeline=Pipeline(["closedwon"], ["closedlost"]),
+    )
+
+
+def _found(crm, rule: str, now: datetime):
+    run = run_rules(CONFIG.triggers, _ctx(crm, now))
+    assert run.failures == {}
+    return [t for t in run.triggers if t.rule == rule]
+
+
+def _add(db, row) -> None:
+    with db.session() as s:
+        s.add(row)
+
+
+def _deal(db, stage: str, changed: datetime, **extra) -> None:
+    _add(
+        db,
+        CrmDeal(
+            id="d1",
+            name="Acme — Pilot",
+            stage=stage,
+            stage_changed_at=changed,
+            contact_id="c1",
+            company_id="co1",
+            owner_id="o1",
+            **extra,
+        ),
+    )
+
+
+def _eng(db, eid: str, kind: str, at: datetime, *, direction=None, subject=None, body="", deal=None) -> None:
+    _add(
+        db,
+        CrmEngagement(
+            id=eid,
+            type=kind,
+            direction=direction,
+            occurred_at=at,
+            subject=subject,
+            body=body,
+            contact_id="c1",
+            deal_id=deal,
+            owner_id="o1",
+        ),
+    )
+
+
+def _resolution(crm, trigger, now: datetime) -> str | None:
+    watch = Watch(trigger.rule, trigger.contact_id, trigger.deal_id, trigger.since, trigger.dedupe_key)
+    return still_applies(CONFIG.triggers, watch, _ctx(crm, now))
+
+
+def test_every_rule_is_registered_with_its_config_section():
+    assert [r.name for r in RULES] == [
+        "inbound_no_response",
+        "proposal_no_reply",
+        "call_no_next_step",
+        "stale_deal",
+        "quote_expired",
+        "closed_lost_nurture",
+    ]
+    for rule in RULES:
+        assert getattr(CONFIG.triggers, rule.name).enabled is True
+        assert rule.label
+
+
+def test_inbound_no_response(book):
+    db, crm = book
+    _eng(db, "e1", "form", T0, direction="inbound", subject="Demo request", body="Can we see a demo?")
+    due = T0 + timedelta(hours=2)  # 2 business hours: Tue 12:00 New York
+    assert _found(crm, "inbound_no_response", due - MINUTE) == []
+    [t] = _found(crm, "inbound_no_response", due)
+    assert "Inbound form submission on Tue 3 Nov unanswered for 2.0 business hours" in t.reason
+    assert _resolution(crm, t, due) is None
+    _eng(db, "e2", "call", due + timedelta(hours=1), direction="outbound", subject="Intro call")
+    assert "got an answer another way: a call on Tue 3 Nov" in (
+        _resolution(crm, t, due + timedelta(hours=2)) or ""
+    )
+
+
+def test_inbound_after_hours_waits_for_business_time(book):
+    db, crm = book
+    friday_evening = datetime(2026, 11, 6, 23, 0, tzinfo=UTC)  # Fri 18:00 New York
+    _eng(db, "e1", "email", friday_evening, direction="inbound", subject="Question", body="Pricing?")
+    monday_11 = datetime(2026, 11, 9, 16, 0, tzinfo=UTC)  # Mon 11:00: exactly 2 business hours later
+    assert _found(crm, "inbound_no_response", monday_11 - MINUTE) == []
+    assert len(_found(crm, "inbound_no_response", monday_11)) == 1
+
+
+def test_proposal_no_reply(book):
+    db, crm = book
+    _deal(db, "presentationscheduled", T0 - timedelta(days=2))
+    _eng(
+        db, "e1", "email", T0, direction="outbound", subject="Proposal for Acme", body="Attached.", deal="d1"
+    )
+    due = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)  # Fri 10:00: 3 business days after Tue 10:00
+    assert _found(crm, "proposal_no_reply", due - MINUTE) == []
+    [t] = _found(crm, "proposal_no_reply", due)
+    assert t.reason.startswith("Proposal “Proposal for Acme” sent Tue 3 Nov, no reply in 3 business days")
+    later = due + timedelta(days=5)  # Wed 11 Nov: Veterans Day is a US holiday, so 5 business days, not 6
+    [t_later] = _found(crm, "proposal_no_reply", later)
+    assert "no reply in 5 business days" in t_later.reason
+    _eng(
+        db,
+        "e2",
+        "email",
+        due + timedelta(hours=1),
+        direction="inbound",
+        subject="Re: Proposal",
+        body="Looks good",
+    )
+    assert _found(crm, "proposal_no_reply", later) == []
+    assert "They replied: an email on Fri 6 Nov" in (_resolution(crm, t, later) or "")
+
+
+def test_proposal_stage_counts_as_sent(book):
+    db, crm = book
+    _deal(db, "contractsent", T0)
+    due = datetime(2026, 11, 6, 15, 0, tzinfo=UTC)
+    assert _found(crm, "proposal_no_reply", due - MINUTE) == []
+    [t] = _found(crm, "proposal_no_reply", due)
+    assert t.deal_id == "d1" and t.reason.startswith("Proposal sent Tue 3 Nov")
+
+
+def test_call_no_next_step(book):
+    db, crm = book
+    _eng(
+        db, "e1", "call", T0, direction="outbound", subject="Discovery call", body="Good fit; wants pricing."
+    )
+    due = T0 + timedelta(hours=24)
+    assert _found(crm, "call_no_next_step", due - MINUTE) == []
+    [t] = _found(crm, "call_no_next_step", due)
+    assert t.reason == "Discovery call on Tue 3 Nov, no next meeting booked 24 hours later (limit 24)"
+    _eng(db, "e2", "meeting", due + timedelta(days=6), subject="Demo with the team")  # booked for next week
+    assert _found(crm, "call_no_next_step", due + timedelta(hours=1)) == []
+    assert "A next meeting was booked: a meeting on" in (_resolution(crm, t, due + timedelta(hours=1)) or "")
+
+
+def test_a_call_that_is_not_discovery_does_not_fire(book):
+    db, crm = book
+    _eng(db, "e1", "call", T0, direction="outbound", subject="Support call", body="Fixed the login issue.")
+    assert _found(crm, "call_no_next_step", T0 + timedelta(days=2)) == []
+
+
+def test_stale_deal(book):
+    db, crm = book
+    _deal(db, "qualifiedtobuy", T0)  # limit 10 days
+    due = T0 + timedelta(days=11)
+    assert _found(crm, "stale_deal", due - MINUTE) == []
+    [t] = _found(crm, "stale_deal", due)
+    assert t.reason == "Deal 'Acme — Pilot' has sat in qualifiedtobuy since Tue 3 Nov: 11 days (limit 10)"
+    with db.session() as s:
+        deal = s.get(CrmDeal, "d1")
+        deal.stage, deal.stage_changed_at = "presentationscheduled", due + timedelta(hours=1)
+    assert "Deal moved to presentationscheduled on Sat 14 Nov" in (
+        _resolution(crm, t, due + timedelta(hours=2)) or ""
+    )
+
+
+def test_quote_expired(book):
+    db, crm = book
+    _deal(db, "contractsent", T0 - timedelta(days=20), quote_expires_at=T0)
+    assert _found(crm, "quote_expired", T0 - MINUTE) == []
+    [t] = _found(crm, "quote_expired", T0)
+    assert (
+        t.reason == "The quote for 'Acme — Pilot' expired on Tue 3 Nov "
+        "and the deal is still in contractsent, not signed"
+    )
+    with db.session() as s:
+        s.get(CrmDeal, "d1").stage = "closedwon"
+    assert _found(crm, "quote_expired", T0 + timedelta(days=1)) == []
+    assert _resolution(crm, t, T0 + timedelta(days=1)) == "Deal 'Acme — Pilot' was closed won"
+
+
+def test_closed_lost_nurture_is_stored_at_once_and_comes_due_after_60_days(book):
+    db, crm = book
+    _deal(db, "closedlost", T0, close_date=T0, lost_reason="Not right now — budget freeze")
+    [t] = _found(crm, "closed_lost_nurture", T0 + timedelta(days=1))
+    assert t.due_at == T0 + timedelta(days=60)  # stored now, shown when due
+    assert "lost on Tue 3 Nov as “Not right now — budget freeze”: check in 60–90 days later" in t.reason
+    [due] = _found(crm, "closed_lost_nurture", T0 + timedelta(days=60))
+    assert due.due_at is None
+    [late] = _found(crm, "closed_lost_nurture", T0 + timedelta(days=100))
+    assert "100 days on, past the 90-day window" in late.reason  # late, but never silently dropped
+    with db.session() as s:
+        s.get(CrmDeal, "d1").stage = "qualifiedtobuy"
+    assert _resolution(crm, t, T0 + timedelta(days=61)) == "The deal was reopened (now in qualifiedtobuy)"
+
+
+def test_other_lost_reasons_are_not_nurtured(book):
+    db, crm = book
+    _deal(db, "closedlost", T0, close_date=T0, lost_reason="Chose a competitor")
+    assert _found(crm, "closed_lost_nurture", T0 + timedelta(days=61)) == []
+
+
+def test_a_failing_rule_is_reported_and_the_others_still_run(book):
+    db, _ = book
+    _eng(db, "e1", "form", T0, direction="inbound", subject="Demo request", body="Demo?")
+
+    class BrokenCRM(EmbeddedCRM):
+        def open_deals(self, closed_stages):
+            raise ConnectionError("CRM timed out")
+
+    run = run_rules(CONFIG.triggers, _ctx(BrokenCRM(db), T0 + timedelta(days=1)))
+    assert set(run.failures) == {"proposal_no_reply", "stale_deal", "quote_expired"}
+    assert "CRM timed out" in run.failures["stale_deal"]
+    assert [t.rule for t in run.triggers] == ["inbound_no_response"]
+    assert BY_NAME["inbound_no_response"].label == "Inbound inquiry unanswered"
