@@ -121,6 +121,9 @@ holidays_country = "US"
 review_channel = "{REVIEW_CHANNEL}"
 escalation_channel = "{ESCALATION_CHANNEL}"
 admins = ["{ADMIN}"]
+
+[timeouts]
+smtp_seconds = 2
 """,
         encoding="utf-8",
     )
