@@ -157,3 +157,37 @@ def detect(crm, config, now: datetime):  # type: ignore[no-untyped-def]
     run = run_rules(config.triggers, ctx)
     assert run.failures == {}, run.failures
     return run.triggers
+
+
+def stale_book(db: Database, now: datetime, leads: int) -> list[str]:
+    """Dana and `leads` contacts, each with a deal stuck for 30 days: triggers that fire whatever the time of
+    day or week the test runs. Returns the contact ids."""
+    ids = []
+    with db.session() as s:
+        s.add(CrmOwner(id="501", email=DANA_EMAIL, first_name="Dana", last_name="Whitfield"))
+        s.flush()
+        for n in range(leads):
+            cid = str(1000 + n)
+            ids.append(cid)
+            s.add(
+                CrmContact(
+                    id=cid,
+                    email=f"lead{n}@example.com",
+                    first_name=f"Lead{n}",
+                    last_name="Stuck",
+                    owner_id="501",
+                    created_at=now - timedelta(days=60),
+                )
+            )
+            s.flush()
+            s.add(
+                CrmDeal(
+                    id=str(2000 + n),
+                    name=f"Deal {n}",
+                    stage="qualifiedtobuy",
+                    stage_changed_at=now - timedelta(days=30),
+                    contact_id=cid,
+                    owner_id="501",
+                )
+            )
+    return ids

@@ -30,62 +30,18 @@ class Reply:
         return json.loads(self.body) if self.body else None
 
 
-@dataclass
-class AppHarness:
-    runtime: Runtime
-    server: Any
-    thread: threading.Thread
-    stopping: threading.Event
-    settings: Settings
-    clock: FixedClock
-    slack: FakeSlack
-    mailbox: Mailbox
+class SlackRequests:
+    """What Slack sends an app, correctly signed: slash commands, events, clicks, modal submissions."""
+
+    port: int
     signing_secret: str
-
-    @classmethod
-    def start(
-        cls, settings: Settings, *, clock: FixedClock, slack: FakeSlack, mailbox: Mailbox, signing_secret: str
-    ) -> AppHarness:
-        runtime = build(settings, clock=clock)
-        runtime.workers.start()
-        server = waitress.create_server(wsgi_app(runtime.bolt), host="127.0.0.1", port=0, threads=4)
-        stopping = threading.Event()
-
-        def serve() -> None:
-            # short loop turns instead of server.run(), so stop() can end the loop before closing the socket
-            while not stopping.is_set():
-                server.asyncore.loop(timeout=0.05, map=server._map, count=1)
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        return cls(runtime, server, thread, stopping, settings, clock, slack, mailbox, signing_secret)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=5)
-        self.server.close()
-        self.runtime.shutdown()
-
-    def restart(self) -> AppHarness:
-        """A new process in all but name: new engine, new Bolt app, new server; same database."""
-        self.stop()
-        return AppHarness.start(
-            self.settings,
-            clock=self.clock,
-            slack=self.slack,
-            mailbox=self.mailbox,
-            signing_secret=self.signing_secret,
-        )
-
-    @property
-    def deps(self):  # type: ignore[no-untyped-def]
-        return self.runtime.deps
+    slack: FakeSlack
 
     # --- raw HTTP -----------------------------------------------------------
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> Reply:
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.effective_port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
         reply = Reply(resp.status, resp.read().decode())
@@ -213,3 +169,59 @@ class AppHarness:
                 },
             }
         )
+
+
+@dataclass
+class AppHarness(SlackRequests):
+    runtime: Runtime
+    server: Any
+    thread: threading.Thread
+    stopping: threading.Event
+    settings: Settings
+    clock: FixedClock
+    slack: FakeSlack
+    mailbox: Mailbox
+    signing_secret: str
+
+    @classmethod
+    def start(
+        cls, settings: Settings, *, clock: FixedClock, slack: FakeSlack, mailbox: Mailbox, signing_secret: str
+    ) -> AppHarness:
+        runtime = build(settings, clock=clock)
+        runtime.workers.start()
+        server = waitress.create_server(wsgi_app(runtime.bolt), host="127.0.0.1", port=0, threads=4)
+        stopping = threading.Event()
+
+        def serve() -> None:
+            # short loop turns instead of server.run(), so stop() can end the loop before closing the socket
+            while not stopping.is_set():
+                server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        return cls(runtime, server, thread, stopping, settings, clock, slack, mailbox, signing_secret)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        self.server.close()
+        self.runtime.shutdown()
+
+    def restart(self) -> AppHarness:
+        """A new process in all but name: new engine, new Bolt app, new server; same database."""
+        self.stop()
+        return AppHarness.start(
+            self.settings,
+            clock=self.clock,
+            slack=self.slack,
+            mailbox=self.mailbox,
+            signing_secret=self.signing_secret,
+        )
+
+    @property
+    def deps(self):  # type: ignore[no-untyped-def]
+        return self.runtime.deps
+
+    @property
+    def port(self) -> int:  # type: ignore[override]
+        return self.server.effective_port
