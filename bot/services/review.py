@@ -204,14 +204,22 @@ def send_job(deps: Deps, job: Job) -> None:
     handed_over = False
 
     def handover() -> None:
+        """Only one worker ever hands a message over: a worker whose lease ran out while it was slow finds
+        the mark taken (or the follow-up settled) and stops before the message leaves."""
         nonlocal handed_over
         with deps.db.session() as s:
-            s.execute(
+            marked = s.execute(
                 update(FollowUp)
-                .where(FollowUp.id == fid, FollowUp.state == State.SENDING.value)
+                .where(
+                    FollowUp.id == fid,
+                    FollowUp.state == State.SENDING.value,
+                    FollowUp.send_handover_at.is_(None),
+                )
                 .values(send_handover_at=deps.clock.now())
                 .execution_options(synchronize_session=False)
             )
+            if marked.rowcount != 1:  # type: ignore[attr-defined]
+                raise WrongState(f"follow-up {fid} is being sent by another worker")
         handed_over = True
 
     try:

@@ -43,6 +43,8 @@ class FakeHubSpot:
     requests: list[str] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(9000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # when set: a create is stored, then its answer waits for this event (HubSpot wrote it; the reply is lost)
+    hold_creates: threading.Event | None = None
 
     @property
     def base_url(self) -> str:
@@ -72,7 +74,10 @@ class FakeHubSpot:
             )
         with self._lock:
             self.requests.append(f"{request.method} {request.path}")
-            return self._route(request)
+            response = self._route(request)
+        if self.hold_creates is not None and request.method == "POST" and response.status_code == 201:
+            self.hold_creates.wait(30)
+        return response
 
     def _route(self, request: Request) -> Response:
         path, method = request.path, request.method
