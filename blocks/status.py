@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import (
 
 from blocks.format import clip, escape, slack_date
 from blocks.ids import COMMAND, ActionId
-from bot.snapshot import FollowUpView
+from bot.snapshot import FollowUpView, QueueView
 
 PER_GROUP = 8
 MAX_BLOCKS = 50  # Slack's limit for one message
@@ -33,20 +33,21 @@ def _item(fu: FollowUpView, extra: str = "") -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=text), accessory=accessory)
 
 
-def status_blocks(groups: dict[str, list[FollowUpView]]) -> list[Block]:
-    """groups: title -> follow-ups, in the order they are shown."""
-    total = sum(len(v) for k, v in groups.items() if k != "Sent today")
+def status_blocks(queue: QueueView) -> list[Block]:
+    """The groups in the order they are shown, each with its full count and its first few follow-ups."""
+    groups, totals = queue.groups, queue.counts
     blocks: list[Block] = [HeaderBlock(text="Your follow-ups")]
-    counts = " · ".join(f"{title}: {len(items)}" for title, items in groups.items())
+    counts = " · ".join(f"{title}: {totals.get(title, len(items))}" for title, items in groups.items())
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=counts)]))
-    if total == 0 and not groups.get("Sent today"):
+    if not any(groups.values()):
         blocks.append(SectionBlock(text=MarkdownTextObject(text="Nothing waiting for you. :tada:")))
         return blocks
     shown = groups_fitting(groups, budget=MAX_BLOCKS - len(blocks))
     for title, items in groups.items():
         if not items:
             continue
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{title}* ({len(items)})")))
+        total = totals.get(title, len(items))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{title}* ({total})")))
         for fu in items[: shown[title]]:
             extra = (
                 f"\n:zzz: until {slack_date(fu.snoozed_until)}"
@@ -54,8 +55,8 @@ def status_blocks(groups: dict[str, list[FollowUpView]]) -> list[Block]:
                 else ""
             )
             blocks.append(_item(fu, extra))
-        if len(items) > shown[title]:
-            more = f"…and {len(items) - shown[title]} more"
+        if total > shown[title]:
+            more = f"…and {total - shown[title]} more"
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return blocks
 

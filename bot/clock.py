@@ -62,3 +62,19 @@ class BusinessCalendar:
                     total += hi - lo
             day += timedelta(days=1)
         return total
+
+    def before(self, end: datetime, amount: timedelta) -> datetime:
+        """The instant `amount` of business time before `end` (walks back day by day, a few weeks at most)."""
+        end_local = end.astimezone(self.zone)
+        left = amount
+        day = end_local.date()
+        for _ in range(3660):
+            if self.is_workday(day):
+                open_at = datetime.combine(day, self.hours.start, self.zone)
+                close_at = min(datetime.combine(day, self.hours.end, self.zone), end_local)
+                if close_at > open_at:
+                    if close_at - open_at >= left:
+                        return (close_at - left).astimezone(end.tzinfo)
+                    left -= close_at - open_at
+            day -= timedelta(days=1)
+        return end - amount * 3  # no workdays configured in ten years: treat the time as plain hours

@@ -103,3 +103,11 @@ def snapshot(fu: FollowUp) -> FollowUpView:
         crm_logged=fu.crm_engagement_id is not None,
         cards=[CardRef(c.channel, c.ts, c.permalink, c.kind) for c in fu.cards],
     )
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """A person's queue: a few follow-ups per group, and how many each group holds in all."""
+
+    groups: dict[str, list[FollowUpView]]
+    counts: dict[str, int]

@@ -20,8 +20,8 @@ def register(app: App, deps: Deps) -> None:
         words = (command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         if sub == "status":
-            groups = status.queue(deps, command["user_id"])
-            respond(blocks=to_dicts(status_blocks(groups)), text="Your follow-ups", response_type="ephemeral")
+            queue = status.queue(deps, command["user_id"])
+            respond(blocks=to_dicts(status_blocks(queue)), text="Your follow-ups", response_type="ephemeral")
         elif sub == "help":
             respond(blocks=to_dicts(help_blocks()), text="followup help", response_type="ephemeral")
         else:

@@ -19,7 +19,7 @@ def register(app: App, deps: Deps) -> None:
     def home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab") != "home":
             return
-        groups = status.queue(deps, event["user"])
+        queue = status.queue(deps, event["user"])
         client.views_publish(
-            user_id=event["user"], view=View(type="home", blocks=to_dicts(status_blocks(groups)))
+            user_id=event["user"], view=View(type="home", blocks=to_dicts(status_blocks(queue)))
         )
