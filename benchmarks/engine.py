@@ -1,0 +1,190 @@
+"""Engine benchmarks: ack latency under 50 concurrent clients (also with ten sends hung on a dead mail
+server), /followup status at 1,000,000 follow-ups on PostgreSQL."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_ack_load(*, hung_sends: bool, clients: int = 50, per_client: int = 10) -> dict:
+    """`followup serve` in its own process; 50 client threads send signed clicks and /followup status."""
+    from pytest_httpserver import HTTPServer
+    from sqlalchemy import select
+
+    from bot.db import Database, make_engine, migrate
+    from bot.models import CardMessage, FollowUp
+    from bot.sample_data import seed
+    from tests.fakes.slack_api import FakeSlack
+    from tests.fakes.smtp import DeadServer, start_smtp
+    from tests.process import AppProcess
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    slack = FakeSlack(server)
+    slack.install()
+    slack.add_user("UDANA", "dana.whitfield@followup-demo.com")
+    slack.add_user("UADMIN", "revops@followup-demo.com")
+    controller, _box = start_smtp()
+    dead = DeadServer()
+    timings: dict[str, list[float]] = {"card action": [], "status": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        db = Database(make_engine(url))
+        migrate(db.engine)
+        seed(db, datetime.now(UTC))
+        config = Path(tmp) / "followup.toml"
+        config.write_text(
+            '[slack]\nreview_channel = "CREVIEW"\nadmins = ["UADMIN"]\n[timeouts]\nsmtp_seconds = 60\n'
+        )
+        env = {
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": slack.token,
+            "SLACK_SIGNING_SECRET": "bench",
+            "SLACK_API_URL": slack.api_url,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(dead.port if hung_sends else controller.port),
+            "FOLLOWUP_CONFIG": str(config),
+        }
+        app = AppProcess("bench", env, slack=slack, signing_secret="bench", logs=Path(tmp)).wait_healthy()
+        try:
+            deadline = time.monotonic() + 60
+            cards: list[tuple[int, tuple[str, str]]] = []
+            while time.monotonic() < deadline and len(cards) < 30:
+                time.sleep(0.2)
+                with db.session() as s:
+                    rows = s.execute(
+                        select(CardMessage.followup_id, CardMessage.channel, CardMessage.ts).join(FollowUp)
+                    ).all()
+                    cards = [(r[0], (r[1], r[2])) for r in rows]
+            if hung_sends:
+                for fid, card in cards[:10]:
+                    app.click("followup-card-approve", user="UADMIN", card=card, value=str(fid))
+                while len(dead.held) < 4 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            targets = cards[10:] if hung_sends else cards
+            lock = threading.Lock()
+
+            def client(n: int) -> None:
+                for k in range(per_client):
+                    fid, card = targets[(n + k) % len(targets)]
+                    start = time.perf_counter()
+                    if (n + k) % 2:
+                        status = app.command("status", user="UDANA", response=f"b{n}-{k}").status
+                        kind = "status"
+                    else:
+                        status = app.click(
+                            "followup-card-snooze", user="UADMIN", card=card, selected=f"{fid}:1h"
+                        ).status
+                        kind = "card action"
+                    took = 1000 * (time.perf_counter() - start)
+                    assert status == 200, status
+                    with lock:
+                        timings[kind].append(took)
+
+            threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            app.stop(timeout=5)
+            db.engine.dispose()
+            dead.close()
+            controller.stop()
+            server.stop()
+    return {
+        kind: {"n": len(v), "p50_ms": statistics.median(v), "p99_ms": _pct(v, 0.99), "max_ms": max(v)}
+        for kind, v in timings.items()
+    } | {"clients": clients, "hung_sends": 10 if hung_sends else 0}
+
+
+BULK = """
+INSERT INTO followups (id, dedupe_key, rule, reason, contact_id, contact_email, contact_name, company_name,
+    owner_slack_id, owner_name, owner_email, state, version, triggered_at, since_at, sent_at, escalated_to,
+    snoozed_until, created_at, updated_at)
+SELECT n, 'bench:' || n, 'stale_deal', 'Deal has sat in qualifiedtobuy for 20 days (limit 10)', 'c' || n,
+    'lead' || n || '@example.com', 'Lead ' || n, 'Company ' || (n % 5000),
+    'U' || lpad((n % 200)::text, 4, '0'), 'Rep', 'rep@example.com',
+    (ARRAY['sent', 'sent', 'sent', 'resolved', 'dismissed', 'pending', 'snoozed', 'escalated', 'failed',
+           'sent'])[1 + n % 10],
+    1, now() - (n % 900) * interval '1 hour', now() - interval '30 days',
+    CASE WHEN n % 10 IN (0, 1, 2, 9) THEN now() - (n % 72) * interval '1 hour' END,
+    CASE WHEN n % 10 = 7 THEN 'U' || lpad(((n + 7) % 200)::text, 4, '0') END,
+    CASE WHEN n % 10 = 6 THEN now() + interval '1 day' END,
+    now(), now()
+FROM generate_series(1, :n) AS n;
+INSERT INTO drafts (id, followup_id, origin, author, summary, classification, urgency, missing_information,
+    review_flags, sources, subject, body, created_at)
+SELECT n, n, 'ai', 'offline', 'Lead ' || n || ' went quiet after the pricing call.', 'stalled deal', 'medium',
+    '[]', '[]', '[]', 'Next step', 'Hi,\n\nWould 20 minutes on Tuesday work?\n\nRep', now()
+FROM generate_series(1, :n) AS n;
+SELECT setval('followups_id_seq', :n);
+SELECT setval('drafts_id_seq', :n);
+ANALYZE followups;
+ANALYZE drafts
+"""
+
+
+def fill_followups(engine, n: int) -> None:  # type: ignore[no-untyped-def]
+    """n follow-ups spread over 200 reps in every state (about 40% sent), each with its AI draft."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        for statement in BULK.strip().split(";\n"):
+            if statement.strip():
+                conn.execute(text(statement), {"n": n})
+
+
+def bench_status_postgres(admin_url: str, n: int = 1_000_000, calls: int = 400) -> dict:
+    from sqlalchemy import create_engine, text
+
+    from app import build_deps
+    from bot.settings import Settings
+
+    name = f"followup_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+        deps = build_deps(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+        start = time.perf_counter()
+        fill_followups(deps.db.engine, n)
+        filled = time.perf_counter() - start
+        from bot.services import status
+
+        for rep in range(20):  # warm the connection pool and the caches
+            status.queue(deps, f"U{rep:04d}")
+        took = []
+        for k in range(calls):
+            start = time.perf_counter()
+            queue = status.queue(deps, f"U{(k * 7) % 200:04d}")
+            took.append(1000 * (time.perf_counter() - start))
+        deps.db.engine.dispose()
+        shown = sum(len(v) for v in queue.groups.values())
+        return {
+            "followups": n,
+            "fill_s": filled,
+            "calls": calls,
+            "p50_ms": statistics.median(took),
+            "p99_ms": _pct(took, 0.99),
+            "last_queue_counts": queue.counts,
+            "last_shown": shown,
+        }
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
