@@ -162,7 +162,9 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
             signing_secret=(
                 settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
             ),
-            process_before_response=False,
+            # acks run in the request thread (handlers ack first and hand the rest to lazy listeners), so
+            # Slack's 200 never waits for a free listener thread or Bolt's 10 ms ack polling
+            process_before_response=True,
         )
     except BoltError as exc:
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {exc}") from None

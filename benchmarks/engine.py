@@ -21,22 +21,33 @@ def _pct(values: list[float], q: float) -> float:
 
 def bench_ack_load(*, hung_sends: bool, clients: int = 50, per_client: int = 10) -> dict:
     """`followup serve` in its own process; 50 client threads send signed clicks and /followup status."""
-    from pytest_httpserver import HTTPServer
+    import json
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
     from sqlalchemy import select
 
     from bot.db import Database, make_engine, migrate
     from bot.models import CardMessage, FollowUp
     from bot.sample_data import seed
-    from tests.fakes.slack_api import FakeSlack
     from tests.fakes.smtp import DeadServer, start_smtp
     from tests.process import AppProcess
 
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    slack = FakeSlack(server)
-    slack.install()
-    slack.add_user("UDANA", "dana.whitfield@followup-demo.com")
-    slack.add_user("UADMIN", "revops@followup-demo.com")
+    users = {"UDANA": "dana.whitfield@followup-demo.com", "UADMIN": "revops@followup-demo.com"}
+    fake = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "slack_server.py"), json.dumps(users)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert fake.stdout is not None
+    info = json.loads(fake.stdout.readline())
+    base = info["response_url"].rsplit("/", 1)[0]
+    # what SlackRequests needs of the fake: a token, an API URL and response URLs
+    slack = SimpleNamespace(
+        token=info["token"], api_url=info["api_url"], response_url=lambda name="r1": f"{base}/{name}"
+    )
     controller, _box = start_smtp()
     dead = DeadServer()
     timings: dict[str, list[float]] = {"card action": [], "status": []}
@@ -95,20 +106,45 @@ def bench_ack_load(*, hung_sends: bool, clients: int = 50, per_client: int = 10)
                         timings[kind].append(took)
 
             threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+            cpu_before = {
+                name: _cpu_s(pid) for name, pid in (("app", app.proc.pid), ("fake Slack", fake.pid))
+            }
+            cpu_before["load clients"] = time.process_time()
+            wall = time.perf_counter()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+            wall = time.perf_counter() - wall
+            cpu = {
+                name: _cpu_s(pid) - cpu_before[name]
+                for name, pid in (("app", app.proc.pid), ("fake Slack", fake.pid))
+            }
+            cpu["load clients"] = time.process_time() - cpu_before["load clients"]
         finally:
             app.stop(timeout=5)
             db.engine.dispose()
             dead.close()
             controller.stop()
-            server.stop()
+            fake.communicate("", timeout=10)
     return {
         kind: {"n": len(v), "p50_ms": statistics.median(v), "p99_ms": _pct(v, 0.99), "max_ms": max(v)}
         for kind, v in timings.items()
-    } | {"clients": clients, "hung_sends": 10 if hung_sends else 0}
+    } | {
+        "clients": clients,
+        "hung_sends": 10 if hung_sends else 0,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "requests_per_s": clients * per_client / wall,
+    }
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 BULK = """

@@ -159,6 +159,9 @@ def serve() -> None:
     if socket_mode and not settings.slack_app_token.get_secret_value().startswith("xapp-"):  # type: ignore[union-attr]
         raise FollowupError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
     runtime = build(settings, socket_mode=socket_mode)
+    # the server thread and the acks must not queue behind listener and worker threads for the GIL's
+    # default 5 ms turns: hand it over every 0.5 ms (benchmarks/: ack p99 under load)
+    sys.setswitchinterval(0.0005)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     scheduler = None
     try:

@@ -1,4 +1,5 @@
-"""Card buttons. Ack first; the service stores the decision and queues the slow work (send, card updates)."""
+"""Card buttons. Acked in the request's own thread; then, on a listener thread, one service call stores the
+decision and queues the slow work (send, card updates)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bot.services.common import check_can
 from bot.services.deps import Deps
 from bot.services.lifecycle import DISMISS_LABELS
 from bot.states import Action
-from handlers.errors import guarded
+from handlers.errors import acked_then, guarded
 from handlers.payload import actor, clicked_in
 
 # buttons whose whole job is one service call on the follow-up in the button's value
@@ -29,38 +30,31 @@ DECISIONS: dict[ActionId, Callable[..., None]] = {
 
 def register(app: App, deps: Deps) -> None:
     for action_id, service in DECISIONS.items():
-        app.action(action_id)(guarded(_decision(deps, service)))
+        app.action(action_id)(**acked_then(_decision(deps, service)))
 
-    @app.action(ActionId.CARD_SNOOZE)
-    @guarded
-    def snooze_card(ack: Ack, body: dict, action: dict) -> None:
-        ack()
+    def snooze_card(body: dict, action: dict) -> None:
         channel, _ = clicked_in(body)
         fid, _, choice = action["selected_option"]["value"].partition(":")
         snooze.snooze(deps, int(fid), actor=actor(body), choice=SnoozeChoice(choice), where=channel)
 
-    @app.action(ActionId.CARD_EDIT)
-    @guarded
-    def edit(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
-        ack()
+    def edit(body: dict, action: dict, client: WebClient) -> None:
         fu, ctx = _modal_target(deps, body, action, Action.EDIT_AND_SEND)
         client.views_open(trigger_id=body["trigger_id"], view=edit_modal(fu, ctx))
 
-    @app.action(ActionId.CARD_ESCALATE)
-    @guarded
-    def escalate(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
-        ack()
+    def escalate(body: dict, action: dict, client: WebClient) -> None:
         fu, ctx = _modal_target(deps, body, action, Action.ESCALATE)
         view = escalate_modal(fu, ctx, escalation_channel=deps.config.slack.escalation_channel)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.action(ActionId.CARD_DISMISS)
-    @guarded
-    def dismiss(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
-        ack()
+    def dismiss(body: dict, action: dict, client: WebClient) -> None:
         fu, ctx = _modal_target(deps, body, action, Action.DISMISS)
         reasons = {r.value: label for r, label in DISMISS_LABELS.items()}
         client.views_open(trigger_id=body["trigger_id"], view=dismiss_modal(fu, ctx, reasons))
+
+    app.action(ActionId.CARD_SNOOZE)(**acked_then(snooze_card))
+    app.action(ActionId.CARD_EDIT)(**acked_then(edit))
+    app.action(ActionId.CARD_ESCALATE)(**acked_then(escalate))
+    app.action(ActionId.CARD_DISMISS)(**acked_then(dismiss))
 
     @app.action(ActionId.CARD_OPEN_ORIGINAL)
     @app.action(ActionId.STATUS_OPEN_CARD)
@@ -70,8 +64,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 def _decision(deps: Deps, service: Callable[..., None]) -> Callable[..., None]:
-    def decide(ack: Ack, body: dict, action: dict) -> None:
-        ack()
+    def decide(body: dict, action: dict) -> None:
         channel, _ = clicked_in(body)
         service(deps, int(action["value"]), actor=actor(body), where=channel)
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
 from blocks.card import to_dicts
 from blocks.ids import COMMAND
 from blocks.status import help_blocks, status_blocks
 from bot.services import status
 from bot.services.deps import Deps
-from handlers.errors import guarded
+from handlers.errors import acked_then
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.command(COMMAND)
-    @guarded
-    def followup_command(ack: Ack, command: dict, respond: Respond) -> None:
-        ack()
+    def followup_command(command: dict, respond: Respond) -> None:
         words = (command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         if sub == "status":
@@ -30,3 +27,5 @@ def register(app: App, deps: Deps) -> None:
                 text=f"Unknown command {sub!r}",
                 response_type="ephemeral",
             )
+
+    app.command(COMMAND)(**acked_then(followup_command))

@@ -10,12 +10,10 @@ from blocks.card import to_dicts
 from blocks.status import status_blocks
 from bot.services import status
 from bot.services.deps import Deps
-from handlers.errors import guarded
+from handlers.errors import acked_then
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    @guarded
     def home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab") != "home":
             return
@@ -23,3 +21,5 @@ def register(app: App, deps: Deps) -> None:
         client.views_publish(
             user_id=event["user"], view=View(type="home", blocks=to_dicts(status_blocks(queue)))
         )
+
+    app.event("app_home_opened")(**acked_then(home_opened))
