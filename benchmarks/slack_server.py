@@ -9,9 +9,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_httpserver import HTTPServer  # noqa: E402
+from pytest_httpserver import HTTPServer
 
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.fakes.slack_api import FakeSlack
 
 server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
 server.start()

@@ -52,6 +52,7 @@ class FollowUp(Base):
         # /followup status: a rep's queue, and what was escalated to them
         Index("ix_followups_owner_state", "owner_slack_id", "state", "triggered_at"),
         Index("ix_followups_escalated_state", "escalated_to", "state", "triggered_at"),
+        Index("ix_followups_sent_by_at", "sent_by", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,6 +28,7 @@ def upgrade() -> None:
         batch.create_index("ix_followups_message_id", ["message_id"])
         batch.create_index("ix_followups_owner_state", ["owner_slack_id", "state", "triggered_at"])
         batch.create_index("ix_followups_escalated_state", ["escalated_to", "state", "triggered_at"])
+        batch.create_index("ix_followups_sent_by_at", ["sent_by", "sent_at"])
     with op.batch_alter_table("crm_deals") as batch:
         batch.add_column(sa.Column("quote_expires_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("lost_reason", sa.String(length=200), nullable=True))
@@ -69,7 +70,7 @@ def downgrade() -> None:
         batch.drop_column("lost_reason")
         batch.drop_column("quote_expires_at")
     with op.batch_alter_table("followups") as batch:
-        for name in ("escalated_state", "owner_state", "message_id", "due_at"):
+        for name in ("sent_by_at", "escalated_state", "owner_state", "message_id", "due_at"):
             batch.drop_index(f"ix_followups_{name}")
         for col in (
             "send_handover_at",
