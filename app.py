@@ -28,6 +28,7 @@ from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.work.queue import Kind
 from bot.work.runner import Handler, WorkRunner, holder_name
+from handlers.deferred import Deferred
 
 
 def build_crm(settings: Settings, config: FollowupConfig, db: Database) -> CRM:
@@ -100,8 +101,9 @@ def build_deps(
     )
 
 
-def work_runner(deps: Deps, *, holder: str | None = None) -> WorkRunner:
-    """The workers that carry out queued side effects: post and update cards, send, log to the CRM."""
+def work_runner(deps: Deps, deferred: Deferred | None = None, *, holder: str | None = None) -> WorkRunner:
+    """The workers that carry out queued work: Slack requests already acknowledged, posting and updating
+    cards, sending, logging to the CRM."""
     handlers_by_kind = {
         Kind.POST_CARD: Handler(partial(cards.post_job, deps), chat=True),
         Kind.REFRESH_CARDS: Handler(partial(cards.refresh_job, deps), chat=True),
@@ -110,6 +112,8 @@ def work_runner(deps: Deps, *, holder: str | None = None) -> WorkRunner:
             partial(review.crm_log_job, deps), give_up=partial(review.crm_log_gave_up, deps)
         ),
     }
+    if deferred is not None and isinstance(deps.chat, SlackChat):
+        handlers_by_kind[Kind.SLACK] = Handler(partial(deferred.run, deps.chat.client), chat=True)
     return WorkRunner(deps.db, handlers_by_kind, deps.config.work, deps.clock, holder=holder or holder_name())
 
 
@@ -168,8 +172,8 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
         )
     except BoltError as exc:
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {exc}") from None
-    handlers.register_all(bolt, deps)
-    return Runtime(deps=deps, bolt=bolt, listeners=listeners, workers=work_runner(deps))
+    deferred = handlers.register_all(bolt, deps)
+    return Runtime(deps=deps, bolt=bolt, listeners=listeners, workers=work_runner(deps, deferred))
 
 
 def wsgi_app(bolt: App) -> Callable[[dict, Callable], Iterable[bytes]]:

@@ -8,6 +8,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,9 +21,20 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bench_ack_load(*, hung_sends: bool, clients: int = 50, per_client: int = 10) -> dict:
-    """`followup serve` in its own process; 50 client threads send signed clicks and /followup status."""
+def bench_ack_load(
+    *,
+    hung_sends: bool,
+    postgres_url: str | None = None,
+    clients: int = 50,
+    per_client: int = 10,
+    rate_per_s: float | None = None,
+) -> dict:
+    """`followup serve` in its own process; 50 client threads send signed clicks and /followup status.
+
+    Without a rate each client sends its next request as soon as the last is answered (saturation); with
+    one, the 50 clients together send about `rate_per_s` requests a second, at random moments."""
     import json
+    import random
     import subprocess
     import sys
     from types import SimpleNamespace
@@ -51,8 +64,7 @@ def bench_ack_load(*, hung_sends: bool, clients: int = 50, per_client: int = 10)
     controller, _box = start_smtp()
     dead = DeadServer()
     timings: dict[str, list[float]] = {"card action": [], "status": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
+    with tempfile.TemporaryDirectory() as tmp, _database(postgres_url, tmp) as url:
         db = Database(make_engine(url))
         migrate(db.engine)
         seed(db, datetime.now(UTC))
@@ -88,8 +100,14 @@ def bench_ack_load(*, hung_sends: bool, clients: int = 50, per_client: int = 10)
             targets = cards[10:] if hung_sends else cards
             lock = threading.Lock()
 
+            begin = time.perf_counter() + 0.5
+
             def client(n: int) -> None:
+                rng = random.Random(n)
                 for k in range(per_client):
+                    if rate_per_s:  # Poisson arrivals: each client's share of the rate
+                        begin_at = begin + k * clients / rate_per_s + rng.uniform(0, clients / rate_per_s)
+                        time.sleep(max(0.0, begin_at - time.perf_counter()))
                     fid, card = targets[(n + k) % len(targets)]
                     start = time.perf_counter()
                     if (n + k) % 2:
@@ -136,7 +154,28 @@ def bench_ack_load(*, hung_sends: bool, clients: int = 50, per_client: int = 10)
         "wall_s": wall,
         "cpu_s": cpu,
         "requests_per_s": clients * per_client / wall,
+        "offered_rate_per_s": rate_per_s,
     }
+
+
+@contextmanager
+def _database(postgres_url: str | None, tmp: str) -> Iterator[str]:
+    """A fresh SQLite file, or a fresh database on the PostgreSQL server at `postgres_url`."""
+    if postgres_url is None:
+        yield f"sqlite:///{tmp}/bench.db"
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"followup_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _cpu_s(pid: int) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -159,11 +160,8 @@ def serve() -> None:
     if socket_mode and not settings.slack_app_token.get_secret_value().startswith("xapp-"):  # type: ignore[union-attr]
         raise FollowupError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
     runtime = build(settings, socket_mode=socket_mode)
-    # the server thread and the acks must not queue behind listener and worker threads for the GIL's
-    # default 5 ms turns: hand it over every 0.5 ms (benchmarks/: ack p99 under load)
-    sys.setswitchinterval(0.0005)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    scheduler = None
+    scheduler, worker = None, None
     try:
         if socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -176,18 +174,22 @@ def serve() -> None:
                 raise FollowupError(
                     f"SLACK_APP_TOKEN was rejected by Slack: {exc.response.get('error')}"
                 ) from None
-            runtime.workers.start()
-            scheduler = start_scheduler(runtime.deps, holder=runtime.workers.holder)
-            console.print("followup is running in Socket Mode.")
-            threading.Event().wait()
         else:
             import waitress
 
             server = waitress.create_server(
                 wsgi_app(runtime.bolt), host="0.0.0.0", port=settings.port, threads=16
             )
+        if runtime.deps.config.work.separate_process:
+            # the acks get this process to themselves; the workers and the scheduler run in a child
+            worker = _start_worker_process()
+        else:
             runtime.workers.start()
             scheduler = start_scheduler(runtime.deps, holder=runtime.workers.holder)
+        if socket_mode:
+            console.print("followup is running in Socket Mode.")
+            threading.Event().wait()
+        else:
             console.print(
                 f"followup is listening on http://0.0.0.0:{server.effective_port} "  # type: ignore[union-attr]
                 "(POST /slack/events, GET /healthz)"
@@ -199,8 +201,49 @@ def serve() -> None:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         console.print("followup is stopping: finishing work in hand…")
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait()
         runtime.shutdown()
         console.print("followup stopped.")
+
+
+@cli.command()
+def work() -> None:
+    """Run only the workers and the scheduler (no Slack listener): what `serve` starts beside itself, and
+    what extra worker replicas run."""
+    from app import build
+    from bot.jobs import start_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    runtime = build(settings, socket_mode=settings.slack_app_token is not None)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    runtime.workers.start()
+    scheduler = start_scheduler(runtime.deps, holder=runtime.workers.holder)
+    try:
+        threading.Event().wait()
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        scheduler.shutdown(wait=False)
+        runtime.shutdown()
+
+
+def _start_worker_process() -> subprocess.Popen:
+    """`followup work` as a child that dies with this process, even on SIGKILL (Linux)."""
+
+    def die_with_parent() -> None:
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+    return subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli import main; main()", "work"], preexec_fn=die_with_parent
+    )
 
 
 class _Stop(Exception):

@@ -105,8 +105,10 @@ class Timeouts(_Section):
 class Work(_Section):
     """The work queue: how often workers look for work, how long a claim holds, how often to retry."""
 
-    poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
-    workers: Annotated[int, Field(ge=1, le=32)] = 4
+    poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.2
+    workers: Annotated[int, Field(ge=1, le=32)] = 4  # sends and CRM logs
+    interactive_workers: Annotated[int, Field(ge=1, le=32)] = 4  # what a person waits for: replies, cards
+    separate_process: bool = True  # serve runs the workers and the scheduler in a child process
     lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 180
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     chat_max_attempts: Annotated[int, Field(ge=1, le=1000)] = 60

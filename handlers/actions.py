@@ -1,5 +1,5 @@
-"""Card buttons. Acked in the request's own thread; then, on a listener thread, one service call stores the
-decision and queues the slow work (send, card updates)."""
+"""Card buttons. The click is stored and acknowledged in the request's own thread; a worker then makes one
+service call, which records the decision and queues what follows (send, card updates)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from bot.services.common import check_can
 from bot.services.deps import Deps
 from bot.services.lifecycle import DISMISS_LABELS
 from bot.states import Action
-from handlers.errors import acked_then, guarded
+from handlers.deferred import Deferred
+from handlers.errors import guarded
 from handlers.payload import actor, clicked_in
 
 # buttons whose whole job is one service call on the follow-up in the button's value
@@ -28,9 +29,9 @@ DECISIONS: dict[ActionId, Callable[..., None]] = {
 }
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deps: Deps, deferred: Deferred) -> None:
     for action_id, service in DECISIONS.items():
-        app.action(action_id)(**acked_then(_decision(deps, service)))
+        app.action(action_id)(**deferred.after_ack(action_id, _decision(deps, service)))
 
     def snooze_card(body: dict, action: dict) -> None:
         channel, _ = clicked_in(body)
@@ -51,10 +52,10 @@ def register(app: App, deps: Deps) -> None:
         reasons = {r.value: label for r, label in DISMISS_LABELS.items()}
         client.views_open(trigger_id=body["trigger_id"], view=dismiss_modal(fu, ctx, reasons))
 
-    app.action(ActionId.CARD_SNOOZE)(**acked_then(snooze_card))
-    app.action(ActionId.CARD_EDIT)(**acked_then(edit))
-    app.action(ActionId.CARD_ESCALATE)(**acked_then(escalate))
-    app.action(ActionId.CARD_DISMISS)(**acked_then(dismiss))
+    app.action(ActionId.CARD_SNOOZE)(**deferred.after_ack(ActionId.CARD_SNOOZE, snooze_card))
+    app.action(ActionId.CARD_EDIT)(**deferred.after_ack(ActionId.CARD_EDIT, edit))
+    app.action(ActionId.CARD_ESCALATE)(**deferred.after_ack(ActionId.CARD_ESCALATE, escalate))
+    app.action(ActionId.CARD_DISMISS)(**deferred.after_ack(ActionId.CARD_DISMISS, dismiss))
 
     @app.action(ActionId.CARD_OPEN_ORIGINAL)
     @app.action(ActionId.STATUS_OPEN_CARD)

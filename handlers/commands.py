@@ -8,11 +8,12 @@ from blocks.card import to_dicts
 from blocks.ids import COMMAND
 from blocks.status import help_blocks, status_blocks
 from bot.services import status
-from bot.services.deps import Deps
-from handlers.errors import acked_then
+from handlers.deferred import Deferred
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deferred: Deferred) -> None:
+    deps = deferred.deps
+
     def followup_command(command: dict, respond: Respond) -> None:
         words = (command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
@@ -28,4 +29,4 @@ def register(app: App, deps: Deps) -> None:
                 response_type="ephemeral",
             )
 
-    app.command(COMMAND)(**acked_then(followup_command))
+    app.command(COMMAND)(**deferred.after_ack("command", followup_command))

@@ -90,16 +90,6 @@ def guarded(func: Listener) -> Listener:
     return listener
 
 
-def ack_now(ack: Ack) -> None:
-    """The whole ack: it runs in the request's own thread, so Slack's 200 never waits for slow work."""
-    ack()
-
-
-def acked_then(work: Listener) -> dict[str, Any]:
-    """Bolt listener arguments: ack at once, then run `work` on a listener thread (a lazy listener)."""
-    return {"ack": ack_now, "lazy": [guarded(work)]}
-
-
 def register(app: App) -> None:
     @app.error
     def boundary(error: Exception, body: dict[str, Any], client: WebClient) -> None:

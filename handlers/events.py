@@ -9,11 +9,12 @@ from slack_sdk.models.views import View
 from blocks.card import to_dicts
 from blocks.status import status_blocks
 from bot.services import status
-from bot.services.deps import Deps
-from handlers.errors import acked_then
+from handlers.deferred import Deferred
 
 
-def register(app: App, deps: Deps) -> None:
+def register(app: App, deferred: Deferred) -> None:
+    deps = deferred.deps
+
     def home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab") != "home":
             return
@@ -22,4 +23,4 @@ def register(app: App, deps: Deps) -> None:
             user_id=event["user"], view=View(type="home", blocks=to_dicts(status_blocks(queue)))
         )
 
-    app.event("app_home_opened")(**acked_then(home_opened))
+    app.event("app_home_opened")(**deferred.after_ack("home", home_opened))

@@ -15,10 +15,16 @@ from bot.models import WorkItem
 
 
 class Kind(StrEnum):
+    SLACK = "slack"  # a Slack request already acknowledged, whose work is still to do
     POST_CARD = "post_card"
     REFRESH_CARDS = "refresh_cards"
     SEND = "send"
     CRM_LOG = "crm_log"
+
+
+# Two lanes, each with threads of its own, so sends hung on a mail server never delay what a person waits for
+INTERACTIVE = frozenset({Kind.SLACK, Kind.POST_CARD, Kind.REFRESH_CARDS})
+SLOW = frozenset({Kind.SEND, Kind.CRM_LOG})
 
 
 QUEUED, CLAIMED, DONE, DEAD = "queued", "claimed", "done", "dead"
@@ -78,10 +84,15 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-def claim(db: Database, *, holder: str, now: datetime, lease: timedelta) -> Job | None:
-    """Take the next due item, or None. Exactly one caller wins each item, across processes."""
+def claim(
+    db: Database, *, holder: str, now: datetime, lease: timedelta, kinds: frozenset[Kind] | None = None
+) -> Job | None:
+    """Take the next due item (of `kinds`, if given), or None. Exactly one caller wins each item, across
+    processes."""
     with db.session() as s:
         query = select(WorkItem.id).where(_claimable(now)).order_by(WorkItem.due_at, WorkItem.id).limit(1)
+        if kinds is not None:
+            query = query.where(WorkItem.kind.in_(sorted(k.value for k in kinds)))
         if db.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         item_id = s.scalar(query)

@@ -15,7 +15,7 @@ from bot.config import Work
 from bot.db import Database
 from bot.ports import Clock
 from bot.work import queue
-from bot.work.queue import Job, Kind
+from bot.work.queue import INTERACTIVE, SLOW, Job, Kind
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +40,17 @@ class WorkRunner:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def run_once(self) -> bool:
-        """Claim and run one due item; False when there was none."""
+    def run_once(self, kinds: frozenset[Kind] | None = None) -> bool:
+        """Claim and run one due item (of `kinds`); False when there was none."""
         if self._stop.is_set():
             return False
+        known = frozenset(self.handlers)
         job = queue.claim(
             self.db,
             holder=self.holder,
             now=self.clock.now(),
             lease=timedelta(seconds=self.config.lease_seconds),
+            kinds=known if kinds is None else kinds & known,
         )
         if job is None:
             return False
@@ -92,16 +94,23 @@ class WorkRunner:
 
     # --- background threads ----------------------------------------------------
     def start(self) -> None:
-        for n in range(self.config.workers):
-            t = threading.Thread(target=self._loop, name=f"followup-worker-{n}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        lanes = (
+            ("interactive", INTERACTIVE, self.config.interactive_workers),
+            ("slow", SLOW, self.config.workers),
+        )
+        for lane, kinds, count in lanes:
+            for n in range(count):
+                t = threading.Thread(
+                    target=self._loop, args=(kinds,), name=f"followup-{lane}-{n}", daemon=True
+                )
+                t.start()
+                self._threads.append(t)
 
-    def _loop(self) -> None:
+    def _loop(self, kinds: frozenset[Kind]) -> None:
         while not self._stop.is_set():
             self.db.work_ready.clear()  # before looking, so a commit from now on wakes us
             try:
-                if self.run_once():
+                if self.run_once(kinds):
                     continue
             except Exception:  # the database was unreachable: wait a poll and try again
                 log.exception("work loop")

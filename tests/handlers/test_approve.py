@@ -43,7 +43,7 @@ def test_approve_sends_once_logs_to_crm_and_updates_the_card(harness):
     assert mail["To"] == "sarah.chen@northwind.example"
     assert "dana.whitfield@followup-demo.com" in mail["From"]
     assert mail.get_content().replace("\r\n", "\n").strip() == draft_body.strip()
-    harness.slack.wait_for("chat.update", 2)  # "Sending…", then "Sent"
+    settle(harness)  # sent, logged, and every card updated
     fu = followup(harness, fid)
     assert fu.state == "sent" and fu.sent_by == DANA
     assert mail["Message-ID"] == fu.message_id and fu.message_id.startswith(f"<followup-{fid}.")

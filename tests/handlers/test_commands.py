@@ -8,14 +8,14 @@ from blocks.ids import ActionId
 from tests.blockkit import assert_valid_blocks, texts
 from tests.builders import OMAR, SARAH
 from tests.conftest import DANA, MANAGER
-from tests.handlers.flow import seed_and_scan
+from tests.handlers.flow import seed_and_scan, settle
 
 
 def test_status_lists_the_callers_queue_with_links(harness):
     cards = seed_and_scan(harness)
     fid, card = cards[OMAR]
     harness.click(ActionId.CARD_SNOOZE, user=DANA, card=card, selected=f"{fid}:3d")
-    harness.slack.wait_for("chat.update")
+    settle(harness)
 
     reply = harness.command("status", user=DANA)
     assert reply.status == 200

@@ -64,7 +64,7 @@ def test_escalate_to_a_person_who_can_then_act(harness):
     post = harness.slack.wait_for("chat.postMessage", 3)[-1]
     assert post.args["channel"] == MANAGER
     assert ActionId.CARD_APPROVE in action_ids(post.args["blocks"])
-    harness.slack.wait_for("chat.update")  # cards are refreshed once the escalation card is stored
+    settle(harness)  # the escalation card is stored and every card refreshed
     fu = followup(harness, fid)
     esc = next(c for c in fu.cards if c.kind == "escalation")
     harness.click(ActionId.CARD_SNOOZE, user=MANAGER, card=(esc.channel, esc.ts), selected=f"{fid}:3d")
