@@ -116,69 +116,6 @@ def bench_cards(count: int = 2000) -> dict:
     return {"cards": count, "per_card_ms": 1000 * elapsed / count}
 
 
-def bench_ack(clicks: int = 40) -> dict:
-    """Time from a signed Approve click to Slack's HTTP 200, through waitress and Bolt (Slack allows 3 s)."""
-    from pytest_httpserver import HTTPServer
-    from sqlalchemy import delete
-
-    from bot.clock import FixedClock
-    from bot.models import AuditEvent, CardMessage, Draft, FollowUp
-    from bot.services import scan
-    from bot.settings import Settings
-    from crm.embedded import EmbeddedCRM
-    from tests.builders import small_book
-    from tests.fakes.slack_api import FakeSlack
-    from tests.fakes.smtp import start_smtp
-    from tests.harness import AppHarness
-
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    slack = FakeSlack(server)
-    slack.install()
-    slack.add_user("UDANA", "dana.whitfield@followup-demo.com")
-    controller, box = start_smtp()
-    latencies = []
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            _env_file=None,
-            slack_bot_token=slack.token,
-            slack_signing_secret="s",  # type: ignore[call-arg]
-            slack_api_url=slack.api_url,
-            database_url=f"sqlite:///{tmp}/b.db",
-            smtp_host="127.0.0.1",
-            smtp_port=controller.port,
-        )
-        h = AppHarness.start(settings, clock=FixedClock(NOW), slack=slack, mailbox=box, signing_secret="s")
-        try:
-            for n in range(clicks):
-                with h.deps.db.session() as s:
-                    for model in (AuditEvent, CardMessage, Draft, FollowUp):
-                        s.execute(delete(model))
-                EmbeddedCRM(h.deps.db).clear()
-                small_book(h.deps.db, NOW)
-                scan.scan(h.deps)
-                with h.deps.db.session() as s:
-                    fu = s.query(FollowUp).order_by(FollowUp.id).first()
-                    fid, card = fu.id, (fu.cards[0].channel, fu.cards[0].ts)
-                start = time.perf_counter()
-                reply = h.click("followup-card-approve", user="UDANA", card=card, value=str(fid))
-                latencies.append(1000 * (time.perf_counter() - start))
-                assert reply.status == 200
-                box.wait_for(n + 1)
-        finally:
-            h.stop()
-            controller.stop()
-            server.stop()
-    latencies.sort()
-    return {
-        "clicks": clicks,
-        "p50_ms": statistics.median(latencies),
-        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
-        "max_ms": latencies[-1],
-        "limit_ms": 3000,
-    }
-
-
 def _pg_url() -> str:
     import os
 
@@ -201,7 +138,6 @@ CASES = {
     "scan-5k": lambda: bench_scan(5000),
     "scan-20k": lambda: bench_scan(20000),
     "cards": bench_cards,
-    "ack": bench_ack,
     "ack-load": lambda: _engine_bench("bench_ack_load")(hung_sends=False),
     "ack-load-hung": lambda: _engine_bench("bench_ack_load")(hung_sends=True),
     "ack-load-pg": lambda: _engine_bench("bench_ack_load")(hung_sends=False, postgres_url=_pg_url()),
@@ -233,7 +169,7 @@ def main() -> None:
 
 
 def write_report(r: dict) -> None:
-    d, s1, s5, c, a = r["demo"], r["scan-1k"], r["scan-5k"], r["cards"], r["ack"]
+    d, s1, s5, c = r["demo"], r["scan-1k"], r["scan-5k"], r["cards"]
     s20, st = r["scan-20k"], r["status-pg-1m"]
     ratio = s20["per_followup_ms"] / s1["per_followup_ms"]
     lines = [
@@ -258,8 +194,6 @@ def write_report(r: dict) -> None:
         f"{s20['followups']} follow-ups in {s20['scan_s']:.1f} s ({s20['per_followup_ms']:.1f} ms each, "
         f"{ratio:.2f}× the 1k cost); max RSS {s20['max_rss_mb']:.0f} MB | within 1.5× of 1k |",
         f"| build + validate one card's Block Kit (slack_sdk) | {c['per_card_ms']:.2f} ms | — |",
-        f"| Approve click → HTTP 200 (waitress + Bolt, {a['clicks']} clicks) | p50 {a['p50_ms']:.0f} ms, "
-        f"p95 {a['p95_ms']:.0f} ms, max {a['max_ms']:.0f} ms | Slack's 3,000 ms |",
         *(
             f"| {label} → HTTP 200, {db}, 50 clients, {how}{extra} | "
             f"p50 {res[kind]['p50_ms']:.0f} ms, p99 {res[kind]['p99_ms']:.0f} ms, "
@@ -282,9 +216,14 @@ def write_report(r: dict) -> None:
         f"| `/followup status` on PostgreSQL, {st['followups']:,} follow-ups over 200 reps "
         f"({st['calls']} calls) | p50 {st['p50_ms']:.1f} ms, p99 {st['p99_ms']:.1f} ms | p99 ≤ 50 ms |",
         "",
-        "The ack is sent before any slow work: a click stores the decision and queues the send, the CRM log "
-        "and the card updates for the workers. The ack-load rows run `followup serve` in its own process "
-        "(SQLite), with the 50 clients and the fake Slack in the benchmark's process on the same 2 cores.",
+        "How the ack rows are measured: `followup serve` runs as its own process (its worker child, which "
+        "does the sends, card updates and replies, is a second process; *app CPU* is the web process "
+        "alone). The fake Slack runs in a third process and the 50 load clients in the benchmark's own, all "
+        "on the same 2 cores. At *100 requests/s* the 50 clients send at random moments; *saturating*, each "
+        "sends its next request as soon as the last is answered, so those rows show the machine's throughput "
+        "more than the ack path. Each ack stores the Slack request (one INSERT and a commit) before "
+        "answering: the tails on SQLite are waits for its single write lock, which the worker process holds "
+        "in turns.",
         "",
     ]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -274,7 +275,7 @@ def generate(
         )
 
     engagements: list[CrmEngagement] = []
-    counter = iter(range(1, 10_000))
+    counter = itertools.count(1)
 
     def add(
         kind: str,

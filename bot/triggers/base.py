@@ -6,15 +6,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.records import Deal, Engagement, EngagementType
 
 if TYPE_CHECKING:
-    from bot.clock import BusinessCalendar
     from bot.ports import CRM
+
+
+class Calendar(Protocol):
+    """The business-time questions the rules ask (bot.clock.BusinessCalendar answers them)."""
+
+    zone: ZoneInfo
+
+    @property
+    def workday(self) -> timedelta: ...
+    def elapsed(self, start: datetime, end: datetime) -> timedelta: ...
 
 RECENT = timedelta(days=45)  # how far back the engagement-reading rules look
 
@@ -64,7 +74,7 @@ class RuleContext:
     """One scan's view of the CRM; engagement lists are read once and shared by the rules."""
 
     crm: CRM
-    calendar: BusinessCalendar
+    calendar: Calendar
     now: datetime
     pipeline: Pipeline
     _deals: dict[str, Deal | None] = field(default_factory=dict)

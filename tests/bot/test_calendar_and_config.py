@@ -58,7 +58,14 @@ def test_config_file_errors(tmp_path: Path):
 
 
 def test_example_config_is_valid_and_matches_defaults():
-    example = load_config(Path(__file__).parents[2] / "followup.example.toml")
+    from bot.config import FollowupConfig
+    from bot.triggers.registry import RULES
+
+    path = Path(__file__).parents[2] / "followup.example.toml"
+    example = load_config(path)
+    assert example == FollowupConfig()  # the example documents the defaults, every one
+    text = path.read_text(encoding="utf-8")
+    assert all(f"[triggers.{rule.name}]" in text for rule in RULES)
     assert example.triggers.inbound_no_response.business_hours == 2
     assert example.triggers.stale_deal.threshold("contractsent") == 10
     assert example.business_hours.timezone == "America/New_York"
