@@ -26,6 +26,7 @@ class Calendar(Protocol):
     def workday(self) -> timedelta: ...
     def elapsed(self, start: datetime, end: datetime) -> timedelta: ...
 
+
 RECENT = timedelta(days=45)  # how far back the engagement-reading rules look
 
 
