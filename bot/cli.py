@@ -116,13 +116,15 @@ def scan(
         return
     from bot.services import cards
     from bot.services import scan as scan_service
+    from bot.work.queue import Kind
 
     deps = build_deps(settings, chat_client=slack_client(settings) if settings.slack_bot_token else None)
     started = deps.clock.now()
     result = scan_service.scan(deps)
     posted = 0
     if deps.chat is not None:
-        work_runner(deps).drain()  # post the cards now; anything that fails stays queued for `serve`
+        # post the cards now (sends stay with `serve`); anything that fails stays queued for it
+        work_runner(deps).drain(frozenset({Kind.POST_CARD, Kind.REFRESH_CARDS}))
         posted = cards.posted_since(deps, started)
     console.print(
         f"{len(result.created)} new follow-ups, {len(result.scheduled)} scheduled for later, "

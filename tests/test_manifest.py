@@ -35,6 +35,10 @@ def test_manifest_declares_what_the_app_uses(manifest):
 
 CLICKABLE = [
     ActionId.CARD_APPROVE,
+    ActionId.CARD_DISMISS,
+    ActionId.CARD_MARK_SENT,
+    ActionId.CARD_RESEND,
+    ActionId.CARD_RETRY_LOG,
     ActionId.CARD_EDIT,
     ActionId.CARD_SNOOZE,
     ActionId.CARD_ESCALATE,

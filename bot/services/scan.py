@@ -161,14 +161,15 @@ def scan(deps: Deps) -> ScanResult:
         )
     recheck(deps, ctx, result)
     with deps.db.session() as s:
-        busy = set(
-            s.scalars(select(FollowUp.contact_id).where(FollowUp.state.in_([st.value for st in OPEN_STATES])))
-        )
+        # a nurture waiting for its day does not hold the contact: a new inquiry from them comes first
+        waiting = [st.value for st in OPEN_STATES if st is not State.SCHEDULED]
+        busy = set(s.scalars(select(FollowUp.contact_id).where(FollowUp.state.in_(waiting))))
     for trigger in triggers:  # in rule order, so the more urgent rule wins a contact
         if trigger.dedupe_key in known:
             result.already_known += 1
             continue
-        if trigger.contact_id in busy:
+        later = trigger.due_at is not None and trigger.due_at > deps.clock.now()
+        if trigger.contact_id in busy and not later:
             result.deferred += 1  # comes back on a later scan if it still applies then
             continue
         try:
@@ -180,7 +181,8 @@ def scan(deps: Deps) -> ScanResult:
         if fu is None:
             result.already_known += 1
             continue
-        busy.add(fu.contact_id)
+        if not later:
+            busy.add(fu.contact_id)
         (result.scheduled if fu.state == State.SCHEDULED.value else result.created).append(fu.id)
         if fu.state == State.PENDING.value and not (fu.owner_slack_id or deps.config.slack.review_channel):
             result.post_failures.append(

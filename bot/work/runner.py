@@ -85,10 +85,10 @@ class WorkRunner:
             return
         queue.complete(self.db, job, self.clock.now())
 
-    def drain(self, *, max_items: int = 10_000) -> int:
-        """Run due work in this thread until none is left (the CLI's one-shot scan; tests)."""
+    def drain(self, kinds: frozenset[Kind] | None = None, *, max_items: int = 10_000) -> int:
+        """Run due work (of `kinds`) in this thread until none is left (the CLI's one-shot scan)."""
         done = 0
-        while done < max_items and self.run_once():
+        while done < max_items and self.run_once(kinds):
             done += 1
         return done
 

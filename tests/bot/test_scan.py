@@ -116,3 +116,29 @@ def test_one_broken_record_does_not_stop_the_scan(hubspot, tmp_path, clock):
     [failure] = result.draft_failures
     assert failure.startswith("stale_deal:302:") and "CRM contact 999 was not found" in failure
     deps.db.engine.dispose()
+
+
+def test_a_waiting_nurture_does_not_hold_back_a_new_inquiry(harness):
+    from crm.tables import CrmDeal
+    from tests.builders import SARAH
+
+    now = harness.clock.now()
+    small_book(harness.deps.db, now)
+    with harness.deps.db.session() as s:
+        s.add(
+            CrmDeal(
+                id="309",
+                name="Northwind — 2025 pilot",
+                stage="closedlost",
+                stage_changed_at=now - timedelta(days=10),
+                close_date=now - timedelta(days=10),
+                lost_reason="Not right now",
+                contact_id=SARAH,
+                owner_id="501",
+            )
+        )
+    result = scan.scan(harness.deps)
+    with harness.deps.db.session() as s:
+        sarah = {fu.rule: fu.state for fu in s.scalars(select(FollowUp).where(FollowUp.contact_id == SARAH))}
+    assert sarah == {"inbound_no_response": "pending", "closed_lost_nurture": "scheduled"}
+    assert len(result.scheduled) == 1

@@ -52,6 +52,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_work_items_claimable", "work_items", ["state", "due_at"])
     op.create_index("ix_work_items_followup_id", "work_items", ["followup_id"])
+    # what the old in-memory path left behind: a send in progress has an unknown outcome now (a person
+    # decides), and a pending follow-up that never reached Slack gets its card through the queue
+    op.execute(
+        "UPDATE followups SET state = 'unknown', last_error = 'The app was upgraded while this was being "
+        "sent, so it may or may not have gone out. Check the lead''s thread, then choose.' "
+        "WHERE state = 'sending'"
+    )
+    op.execute(
+        """
+        INSERT INTO work_items (kind, followup_id, payload, state, due_at, attempts, created_at, updated_at)
+        SELECT 'post_card', id, '{}', 'queued', updated_at, 0, updated_at, updated_at FROM followups
+        WHERE state = 'pending' AND id NOT IN (SELECT followup_id FROM card_messages)
+        """
+    )
     op.create_table(
         "leases",
         sa.Column("name", sa.String(length=60), primary_key=True),
