@@ -7,7 +7,6 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -164,18 +163,10 @@ def _database(postgres_url: str | None, tmp: str) -> Iterator[str]:
     if postgres_url is None:
         yield f"sqlite:///{tmp}/bench.db"
         return
-    from sqlalchemy import create_engine, text
+    from tests.databases import fresh_postgres
 
-    name = f"followup_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres(postgres_url, "followup_bench") as url:
+        yield url
 
 
 def _cpu_s(pid: int) -> float:
@@ -226,23 +217,16 @@ def fill_followups(engine, n: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def bench_status_postgres(admin_url: str, n: int = 1_000_000, calls: int = 400) -> dict:
-    from sqlalchemy import create_engine, text
-
     from app import build_deps
+    from bot.services import status
     from bot.settings import Settings
+    from tests.databases import fresh_postgres
 
-    name = f"followup_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with fresh_postgres(admin_url, "followup_bench") as url:
         deps = build_deps(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
         start = time.perf_counter()
         fill_followups(deps.db.engine, n)
         filled = time.perf_counter() - start
-        from bot.services import status
-
         for rep in range(20):  # warm the connection pool and the caches
             status.queue(deps, f"U{rep:04d}")
         took = []
@@ -251,17 +235,12 @@ def bench_status_postgres(admin_url: str, n: int = 1_000_000, calls: int = 400) 
             queue = status.queue(deps, f"U{(k * 7) % 200:04d}")
             took.append(1000 * (time.perf_counter() - start))
         deps.db.engine.dispose()
-        shown = sum(len(v) for v in queue.groups.values())
-        return {
-            "followups": n,
-            "fill_s": filled,
-            "calls": calls,
-            "p50_ms": statistics.median(took),
-            "p99_ms": _pct(took, 0.99),
-            "last_queue_counts": queue.counts,
-            "last_shown": shown,
-        }
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return {
+        "followups": n,
+        "fill_s": filled,
+        "calls": calls,
+        "p50_ms": statistics.median(took),
+        "p99_ms": _pct(took, 0.99),
+        "last_queue_counts": queue.counts,
+        "last_shown": sum(len(v) for v in queue.groups.values()),
+    }

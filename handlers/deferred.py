@@ -34,7 +34,9 @@ class Deferred:
             ack()
 
         store_then_ack.__name__ = f"ack_{name}"
-        return {"ack": store_then_ack, "lazy": []}
+        # if the request can't be stored, the person is told (politely, with an error id) instead of Slack
+        # showing a bare failure
+        return {"ack": guarded(store_then_ack), "lazy": []}
 
     def run(self, client: WebClient, job: Job) -> None:
         """The work queue's handler for stored Slack requests: the arguments Bolt would have given."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,10 +11,10 @@ from typing import TypeVar
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import create_engine, text
 
 from bot.clock import FixedClock
 from bot.settings import Settings
+from tests.databases import fresh_postgres
 from tests.fakes.anthropic_api import FakeClaude
 from tests.fakes.hubspot_api import FakeHubSpot
 from tests.fakes.slack_api import FakeSlack
@@ -48,16 +47,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin_url = _postgres_url()
     if admin_url is None:
         pytest.skip(f"PostgreSQL tests need {PG_ENV} (bash .ci/run sets it up)")
-    name = f"followup_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres(admin_url) as url:
+        yield url
 
 
 @pytest.fixture
