@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -117,37 +115,15 @@ def work_runner(deps: Deps, deferred: Deferred | None = None, *, holder: str | N
     return WorkRunner(deps.db, handlers_by_kind, deps.config.work, deps.clock, holder=holder or holder_name())
 
 
-class ListenerPool(ThreadPoolExecutor):
-    """Bolt's listener threads, counting what is in flight (tests wait for it; shutdown drains it)."""
-
-    def __init__(self, max_workers: int) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="followup-listener")
-        self._lock = threading.Lock()
-        self.in_flight = 0
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        with self._lock:
-            self.in_flight += 1
-        future = super().submit(fn, *args, **kwargs)
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, _: Future) -> None:
-        with self._lock:
-            self.in_flight -= 1
-
-
 @dataclass
 class Runtime:
     deps: Deps
     bolt: App
-    listeners: ListenerPool  # where listeners finish after their ack (short: the slow work is queued)
     workers: WorkRunner
 
     def shutdown(self, timeout: float = 60.0) -> None:
         """Stop claiming work, let items in hand finish, then release the database."""
         self.workers.stop(timeout)
-        self.listeners.shutdown(wait=True)
         self.deps.db.engine.dispose()
 
 
@@ -158,11 +134,9 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
     if not socket_mode:
         settings.require("slack_signing_secret")
     deps = build_deps(settings, chat_client=client, clock=clock)
-    listeners = ListenerPool(max_workers=16)
     try:
         bolt = App(
             client=client,
-            listener_executor=listeners,
             signing_secret=(
                 settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
             ),
@@ -173,7 +147,7 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
     except BoltError as exc:
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {exc}") from None
     deferred = handlers.register_all(bolt, deps)
-    return Runtime(deps=deps, bolt=bolt, listeners=listeners, workers=work_runner(deps, deferred))
+    return Runtime(deps=deps, bolt=bolt, workers=work_runner(deps, deferred))
 
 
 def wsgi_app(bolt: App) -> Callable[[dict, Callable], Iterable[bytes]]:

@@ -54,9 +54,8 @@ Listener = Callable[..., Any]
 def guarded(func: Listener) -> Listener:
     """Run a listener and report its errors ourselves instead of raising them into Bolt.
 
-    Bolt (slack_bolt.listener.thread_runner) clears an ack already given when a listener raises
-    quickly after it, so a click that was handled is answered 404 "unhandled request" and Slack shows
-    the user an error; catching here keeps the ack and still goes through `report`."""
+    A listener that raises in Bolt's ack path is answered with HTTP 500 and Slack shows a bare failure;
+    catching here acks (if nothing has) and tells the person through `report`, with an error id."""
     wanted = list(inspect.signature(func).parameters)
 
     def listener(  # Bolt injects arguments by these names

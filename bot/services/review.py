@@ -127,7 +127,7 @@ def mark_sent(deps: Deps, followup_id: int, *, actor: str, where: str | None = N
             },
             detail={"confirmed_by": actor},
         )
-        _finish_sent(s, fu, now)
+        enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=now)
 
 
 def retry_crm_log(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> None:
@@ -137,10 +137,6 @@ def retry_crm_log(deps: Deps, followup_id: int, *, actor: str, where: str | None
         if fu.state != State.SENT.value or fu.crm_engagement_id:
             raise WrongState("There is no failed CRM log to retry on this follow-up.")
         enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=deps.clock.now())
-
-
-def _finish_sent(session: Any, fu: FollowUp, now: Any) -> None:
-    enqueue(session, Kind.CRM_LOG, followup_id=fu.id, now=now)
 
 
 # --- the work ------------------------------------------------------------------------------------------
@@ -249,7 +245,7 @@ def send_job(deps: Deps, job: Job) -> None:
         except WrongState:  # another worker decided "unknown" while this one was still talking to the server
             log.warning("follow-up %s was delivered after it had been marked unknown", fid)
             return
-        _finish_sent(s, fu, sent_at)
+        enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=sent_at)
 
 
 def send_gave_up(deps: Deps, job: Job, error: str) -> None:

@@ -30,13 +30,3 @@ def try_acquire(db: Database, name: str, *, holder: str, now: datetime, ttl: tim
         return True
     except IntegrityError:  # another replica created it first
         return False
-
-
-def release(db: Database, name: str, *, holder: str, now: datetime) -> None:
-    with db.session() as s:
-        s.execute(
-            update(Lease)
-            .where(Lease.name == name, Lease.holder == holder)
-            .values(until=now)
-            .execution_options(synchronize_session=False)
-        )

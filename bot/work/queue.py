@@ -140,11 +140,3 @@ def retry_later(db: Database, job: Job, now: datetime, *, delay: timedelta, erro
 
 def give_up(db: Database, job: Job, now: datetime, *, error: str) -> None:
     _finish(db, job, now, state=DEAD, lease_until=None, last_error=error[:2000])
-
-
-def pending(db: Database) -> int:
-    """Items not finished yet (queued or claimed), due or not."""
-    from sqlalchemy import func
-
-    with db.session() as s:
-        return s.scalar(select(func.count()).where(WorkItem.state.in_([QUEUED, CLAIMED]))) or 0
