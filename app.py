@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 
@@ -27,6 +24,7 @@ from bot.settings import Settings
 from bot.work.queue import Kind
 from bot.work.runner import Handler, WorkRunner, holder_name
 from handlers.deferred import Deferred
+from handlers.gate import Gate
 
 
 def build_crm(settings: Settings, config: FollowupConfig, db: Database) -> CRM:
@@ -120,6 +118,7 @@ class Runtime:
     deps: Deps
     bolt: App
     workers: WorkRunner
+    settings: Settings
 
     def shutdown(self, timeout: float = 60.0) -> None:
         """Stop claiming work, let items in hand finish, then release the database."""
@@ -143,21 +142,19 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
             # acks run in the request thread (handlers ack first and hand the rest to lazy listeners), so
             # Slack's 200 never waits for a free listener thread or Bolt's 10 ms ack polling
             process_before_response=True,
+            # over HTTP, the gate (wsgi_app) checks the signature on the raw bytes before anything parses
+            # them, then hands Bolt a cleaned copy of the request, which no longer carries Slack's signature
+            request_verification_enabled=False,
         )
     except BoltError as exc:
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {exc}") from None
     deferred = handlers.register_all(bolt, deps)
-    return Runtime(deps=deps, bolt=bolt, workers=work_runner(deps, deferred))
+    return Runtime(deps=deps, bolt=bolt, workers=work_runner(deps, deferred), settings=settings)
 
 
-def wsgi_app(bolt: App) -> Callable[[dict, Callable], Iterable[bytes]]:
-    """`POST /slack/events` for Slack, `GET /healthz` for load balancers."""
-    slack = SlackRequestHandler(bolt, path="/slack/events")
-
-    def application(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [b'{"ok": true}']
-        return slack(environ, start_response)
-
-    return application
+def wsgi_app(runtime: Runtime) -> Gate:
+    """`POST /slack/events` for Slack (signature, size and shape checked before Bolt), `GET /healthz` for
+    load balancers."""
+    runtime.settings.require("slack_signing_secret")
+    secret = runtime.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
+    return Gate(runtime.bolt, secret, slack_api_url=runtime.settings.slack_api_url)

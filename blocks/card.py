@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from blocks.format import clip, escape, person, quote, slack_date
+from blocks.format import clip, escape, line, person, quote, slack_date
 from blocks.ids import SNOOZE_LABELS, ActionId, BlockId
 from bot.snapshot import FollowUpView
 from bot.states import State
@@ -30,13 +30,15 @@ URGENCY_ICON = {
 
 
 def _title(fu: FollowUpView) -> str:
-    company = f" · {fu.company_name}" if fu.company_name else ""
-    return clip(f"{fu.contact_name}{company}", 150)
+    """Plain text (a header), so nothing in it is markup; only clipped."""
+    name = " ".join(fu.contact_name.split())[:80]
+    company = f" · {' '.join(fu.company_name.split())[:60]}" if fu.company_name else ""
+    return clip(f"{name}{company}", 130)
 
 
 def card_text(fu: FollowUpView) -> str:
-    """Notification fallback text: what a phone shows when the blocks cannot."""
-    return f"Follow-up for {fu.contact_name}: {fu.reason} ({fu.state.value})"
+    """Notification fallback text: what a phone shows when the blocks cannot. It is mrkdwn too."""
+    return f"Follow-up for {line(fu.contact_name, 100)}: {line(fu.reason, 300)} ({fu.state.value})"
 
 
 def _who(actor: str | None) -> str:
@@ -81,23 +83,23 @@ def _details(fu: FollowUpView) -> list[Block]:
         SectionBlock(
             fields=[
                 MarkdownTextObject(text=f"*Why*\n{clip(escape(fu.reason), 500)}"),
-                MarkdownTextObject(text=f"*Urgency*\n{URGENCY_ICON.get(d.urgency, d.urgency)}"),
-                MarkdownTextObject(text=f"*Type*\n{escape(rule_label(fu.rule))}"),
-                MarkdownTextObject(text=f"*Classified as*\n{escape(d.classification)}"),
+                MarkdownTextObject(text=f"*Urgency*\n{URGENCY_ICON.get(d.urgency, line(d.urgency, 20))}"),
+                MarkdownTextObject(text=f"*Type*\n{line(rule_label(fu.rule), 100)}"),
+                MarkdownTextObject(text=f"*Classified as*\n{line(d.classification, 100)}"),
                 MarkdownTextObject(text=f"*Owner*\n{person(fu.owner_slack_id, fu.owner_name)}"),
-                MarkdownTextObject(text=f"*Contact*\n{escape(fu.contact_email)}"),
+                MarkdownTextObject(text=f"*Contact*\n{line(fu.contact_email, 320)}"),
             ]
         ),
         SectionBlock(text=MarkdownTextObject(text=f"*AI summary*\n{clip(escape(d.summary), 2800)}")),
     ]
     if d.sources:
-        used = " · ".join(clip(escape(s.get("label") or s.get("kind", "")), 80) for s in d.sources[:5])
+        used = " · ".join(line(s.get("label") or s.get("kind", ""), 80) for s in d.sources[:5])
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(f"*Based on:* {used}", 2900))]))
     if d.missing_information:
-        missing = ", ".join(escape(m) for m in d.missing_information)
+        missing = ", ".join(line(m, 100) for m in d.missing_information[:10])
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(f"*Missing:* {missing}", 2900))]))
     if d.review_flags:
-        flags = "\n".join(f"• {escape(f)}" for f in d.review_flags)
+        flags = "\n".join(f"• {line(f, 300)}" for f in d.review_flags[:8])
         blocks.append(
             SectionBlock(text=MarkdownTextObject(text=clip(f":warning: *A person decides:*\n{flags}", 2900)))
         )
@@ -108,7 +110,9 @@ def _details(fu: FollowUpView) -> list[Block]:
         SectionBlock(
             text=MarkdownTextObject(
                 text=clip(
-                    f"*{label}* — to {escape(fu.contact_email)}\n*Subject:* {escape(d.subject)}\n{body}", 3000
+                    f"*{label}* — to {line(fu.contact_email, 320)}\n"
+                    f"*Subject:* {line(d.subject, 250)}\n{body}",
+                    3000,
                 )
             )
         ),
@@ -140,7 +144,7 @@ def _actions(fu: FollowUpView) -> list[Block]:
             confirm=ConfirmObject(
                 title="Send a second copy?",
                 text=clip(
-                    f"The first one may already be in {escape(fu.contact_email)}'s inbox. "
+                    f"The first one may already be in {line(fu.contact_email, 100)}'s inbox. "
                     "Send again only if you checked that it did not go out.",
                     300,
                 ),
@@ -162,7 +166,9 @@ def _actions(fu: FollowUpView) -> list[Block]:
         confirm=ConfirmObject(
             title="Send this email?",
             text=clip(
-                f"It goes to {escape(fu.contact_email)} from {escape(fu.owner_name or 'the owner')} now.", 300
+                f"It goes to {line(fu.contact_email, 100)} "
+                f"from {line(fu.owner_name or 'the owner', 80)} now.",
+                300,
             ),
             confirm="Send",
             deny="Cancel",

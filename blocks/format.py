@@ -5,10 +5,18 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from blocks.ids import CONVERSATION_ID, USER_ID
+
 
 def escape(text: str) -> str:
-    """Escape the three characters Slack treats as markup."""
+    """Escape the three characters Slack treats as markup, so `<!channel>`, `<@U…>` and `<https://…|x>` in
+    a lead's text stay text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def line(text: str | None, limit: int) -> str:
+    """CRM text for one line of mrkdwn: escaped, whitespace (newlines included) collapsed, clipped."""
+    return clip(escape(" ".join((text or "").split())), limit)
 
 
 def slack_date(at: datetime, fallback_fmt: str = "%a %d %b %H:%M UTC") -> str:
@@ -18,11 +26,13 @@ def slack_date(at: datetime, fallback_fmt: str = "%a %d %b %H:%M UTC") -> str:
 
 
 def person(slack_id: str | None, fallback: str | None = None) -> str:
-    if slack_id and slack_id.startswith(("U", "W")):
+    """The one way an id becomes a mention: only a well-formed user or channel id does; anything else is
+    shown as the (escaped, clipped) fallback name, never as markup."""
+    if slack_id and re.fullmatch(USER_ID, slack_id):
         return f"<@{slack_id}>"
-    if slack_id and slack_id.startswith(("C", "G")):
+    if slack_id and re.fullmatch(CONVERSATION_ID, slack_id):
         return f"<#{slack_id}>"
-    return escape(fallback or slack_id or "someone")
+    return clip(escape(" ".join((fallback or "someone").split())), 100)
 
 
 def clip(text: str, limit: int) -> str:

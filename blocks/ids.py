@@ -54,3 +54,10 @@ SNOOZE_LABELS = {
     SnoozeChoice.THREE_DAYS: "3 days",
     SnoozeChoice.NEXT_WEEK: "Next week (Mon 9:00)",
 }
+
+
+# Slack's id formats: anything else in a payload is refused, and nothing else is ever rendered as a mention
+USER_ID = r"^[UW][A-Z0-9]{2,20}$"
+CONVERSATION_ID = r"^[CDG][A-Z0-9]{2,20}$"
+TEAM_ID = r"^[TE][A-Z0-9]{2,20}$"
+MESSAGE_TS = r"^\d{1,12}\.\d{1,8}$"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from slack_sdk.models.blocks import (
     ContextBlock,
     InputBlock,
@@ -14,19 +16,22 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from blocks.format import clip, escape
-from blocks.ids import ActionId, BlockId, CallbackId
+from blocks.format import clip, line, person
+from blocks.ids import CONVERSATION_ID, MESSAGE_TS, ActionId, BlockId, CallbackId
 from bot.snapshot import FollowUpView
 
 BODY_MAX = 2900
+SUBJECT_MAX = 200
 
 
 class ModalContext(BaseModel):
     """Carried through the modal so the submission knows which follow-up and card it is about."""
 
-    followup_id: int
-    channel: str | None = None
-    ts: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    followup_id: int = Field(gt=0, lt=10**12)
+    channel: Annotated[str, StringConstraints(pattern=CONVERSATION_ID)] | None = None
+    ts: Annotated[str, StringConstraints(pattern=MESSAGE_TS)] | None = None
 
 
 def edit_modal(fu: FollowUpView, ctx: ModalContext) -> View:
@@ -41,7 +46,7 @@ def edit_modal(fu: FollowUpView, ctx: ModalContext) -> View:
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=clip(f"To *{escape(fu.contact_name)}* ({escape(fu.contact_email)})", 2000)
+                        text=f"To *{line(fu.contact_name, 200)}* ({line(fu.contact_email, 320)})"
                     )
                 ]
             ),
@@ -50,8 +55,8 @@ def edit_modal(fu: FollowUpView, ctx: ModalContext) -> View:
                 label="Subject",
                 element=PlainTextInputElement(
                     action_id=ActionId.EDIT_SUBJECT_INPUT,
-                    initial_value=clip(fu.draft.subject, 200),
-                    max_length=200,
+                    initial_value=clip(" ".join(fu.draft.subject.split()), SUBJECT_MAX),
+                    max_length=SUBJECT_MAX,
                 ),
             ),
             InputBlock(
@@ -70,7 +75,7 @@ def edit_modal(fu: FollowUpView, ctx: ModalContext) -> View:
 
 def escalate_modal(fu: FollowUpView, ctx: ModalContext, *, escalation_channel: str | None) -> View:
     where = (
-        f"Leave the person empty to post it to <#{escalation_channel}>."
+        f"Leave the person empty to post it to {person(escalation_channel)}."
         if escalation_channel
         else "Pick the person who should decide."
     )
@@ -82,9 +87,7 @@ def escalate_modal(fu: FollowUpView, ctx: ModalContext, *, escalation_channel: s
         close="Cancel",
         private_metadata=ctx.model_dump_json(),
         blocks=[
-            ContextBlock(
-                elements=[MarkdownTextObject(text=clip(f"{escape(fu.contact_name)}: {where}", 2000))]
-            ),
+            ContextBlock(elements=[MarkdownTextObject(text=f"{line(fu.contact_name, 200)}: {where}")]),
             InputBlock(
                 block_id=BlockId.ESCALATE_USER,
                 label="Escalate to",
@@ -121,7 +124,7 @@ def dismiss_modal(fu: FollowUpView, ctx: ModalContext, reasons: dict[str, str]) 
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=clip(f"No email goes to *{escape(fu.contact_name)}*. Why is none needed?", 2000)
+                        text=f"No email goes to *{line(fu.contact_name, 200)}*. Why is none needed?"
                     )
                 ]
             ),

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from blocks.format import clip, escape, slack_date
+from blocks.format import clip, escape, line, slack_date
 from blocks.ids import COMMAND, ActionId
 from bot.snapshot import FollowUpView, QueueView
 
@@ -20,8 +20,8 @@ MAX_BLOCKS = 50  # Slack's limit for one message
 
 
 def _item(fu: FollowUpView, extra: str = "") -> SectionBlock:
-    company = f" · {escape(fu.company_name)}" if fu.company_name else ""
-    text = clip(f"*{escape(fu.contact_name)}*{company}\n{escape(fu.reason)}{extra}", 2900)
+    company = f" · {line(fu.company_name, 100)}" if fu.company_name else ""
+    text = clip(f"*{line(fu.contact_name, 150)}*{company}\n{line(fu.reason, 500)}{extra}", 2900)
     card = fu.cards[-1] if fu.cards else None
     accessory = (
         ButtonElement(

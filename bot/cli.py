@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot import logs
 from bot.errors import FollowupError
 from bot.settings import Settings, load_settings
 
@@ -156,8 +156,8 @@ def serve() -> None:
     from app import build, wsgi_app
     from bot.jobs import start_scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings()
+    logs.setup(settings.log_level)
     socket_mode = settings.slack_app_token is not None
     if socket_mode and not settings.slack_app_token.get_secret_value().startswith("xapp-"):  # type: ignore[union-attr]
         raise FollowupError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
@@ -179,9 +179,7 @@ def serve() -> None:
         else:
             import waitress
 
-            server = waitress.create_server(
-                wsgi_app(runtime.bolt), host="0.0.0.0", port=settings.port, threads=16
-            )
+            server = waitress.create_server(wsgi_app(runtime), host="0.0.0.0", port=settings.port, threads=16)
         if runtime.deps.config.work.separate_process:
             # the acks get this process to themselves; the workers and the scheduler run in a child
             worker = _start_worker_process()
@@ -217,8 +215,8 @@ def work() -> None:
     from app import build
     from bot.jobs import start_scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings()
+    logs.setup(settings.log_level)
     runtime = build(settings, socket_mode=settings.slack_app_token is not None)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     runtime.workers.start()

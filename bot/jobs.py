@@ -32,10 +32,11 @@ def run_scan(deps: Deps, *, holder: str) -> scan.ScanResult | None:
         result.already_known,
         len(result.resolved),
     )
-    for rule, failure in result.rule_failures.items():
-        log.error("rule %s failed: %s", rule, failure)
-    for failure in result.post_failures + result.draft_failures + result.check_failures:
-        log.warning("scan: %s", failure)
+    for rule in result.rule_failures:  # the error itself was logged where it happened
+        log.error("rule failed; the other rules ran", extra={"rule": rule})
+    failed = len(result.post_failures) + len(result.draft_failures) + len(result.check_failures)
+    if failed:
+        log.warning("scan: %d leads could not be prepared or checked; the next scan tries again", failed)
     return result
 
 

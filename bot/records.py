@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 
@@ -125,8 +126,30 @@ class Urgency(StrEnum):
     HIGH = "high"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def one_line(text: str | None, limit: int) -> str:
+    """Text for a single line (a name, a subject, an email header): no control characters or line breaks,
+    whitespace collapsed, at most `limit` characters."""
+    flat = " ".join(_CONTROL.sub(" ", text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def block_text(text: str | None, limit: int) -> str:
+    """Text that keeps its line breaks (a body, a summary): control characters other than newlines and tabs
+    removed, at most `limit` characters."""
+    clean = _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
+    return clean if len(clean) <= limit else clean[: limit - 1].rstrip() + "…"
+
+
+def _lines(items: list[str] | None, *, count: int, limit: int) -> list[str]:
+    return [text for text in (one_line(x, limit) for x in (items or [])[:count]) if text]
+
+
 class DraftOutput(BaseModel):
-    """What a drafter returns; every field is kept in the database."""
+    """What a drafter returns; every field is kept in the database. Build it with `fit` from whatever a
+    drafter produced: any input then gives a valid draft within these limits."""
 
     summary: str = Field(min_length=1, max_length=1500)
     classification: str = Field(min_length=1, max_length=80)
@@ -138,3 +161,28 @@ class DraftOutput(BaseModel):
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=2900)
     sources: list[SourceRef] = Field(default_factory=list)
+
+    @classmethod
+    def fit(
+        cls,
+        *,
+        summary: str,
+        classification: str,
+        urgency: Urgency | str,
+        subject: str,
+        body: str,
+        missing_information: list[str] | None = None,
+        review_flags: list[str] | None = None,
+        sources: list[SourceRef] | None = None,
+    ) -> DraftOutput:
+        """Clip every field to its limit, make the subject a single line and fill what is empty."""
+        return cls(
+            summary=block_text(summary, 1500) or "No summary.",
+            classification=one_line(classification, 80) or "general inquiry",
+            urgency=Urgency(urgency) if urgency in set(Urgency) else Urgency.MEDIUM,
+            missing_information=_lines(missing_information, count=10, limit=200),
+            review_flags=_lines(review_flags, count=12, limit=400),
+            subject=one_line(subject, 200) or "Following up",
+            body=block_text(body, 2900) or "Hi,\n\nFollowing up on your message.\n\nBest",
+            sources=(sources or [])[:10],
+        )

@@ -8,16 +8,17 @@ from collections.abc import Callable
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from blocks.ids import ActionId, SnoozeChoice
+from blocks.ids import ActionId
 from blocks.modals import ModalContext, dismiss_modal, edit_modal, escalate_modal
 from bot.services import review, snooze
 from bot.services.common import check_can
 from bot.services.deps import Deps
 from bot.services.lifecycle import DISMISS_LABELS
+from bot.snapshot import FollowUpView
 from bot.states import Action
 from handlers.deferred import Deferred
 from handlers.errors import guarded
-from handlers.payload import actor, clicked_in
+from handlers.payload import BlockActions
 
 # buttons whose whole job is one service call on the follow-up in the button's value
 DECISIONS: dict[ActionId, Callable[..., None]] = {
@@ -33,24 +34,22 @@ def register(app: App, deps: Deps, deferred: Deferred) -> None:
     for action_id, service in DECISIONS.items():
         app.action(action_id)(**deferred.after_ack(action_id, _decision(deps, service)))
 
-    def snooze_card(body: dict, action: dict) -> None:
-        channel, _ = clicked_in(body)
-        fid, _, choice = action["selected_option"]["value"].partition(":")
-        snooze.snooze(deps, int(fid), actor=actor(body), choice=SnoozeChoice(choice), where=channel)
+    def snooze_card(req: BlockActions) -> None:
+        snooze.snooze(deps, req.followup_id, actor=req.actor, choice=req.snooze_choice, where=req.card[0])
 
-    def edit(body: dict, action: dict, client: WebClient) -> None:
-        fu, ctx = _modal_target(deps, body, action, Action.EDIT_AND_SEND)
-        client.views_open(trigger_id=body["trigger_id"], view=edit_modal(fu, ctx))
+    def edit(req: BlockActions, client: WebClient) -> None:
+        fu, ctx = _modal_target(deps, req, Action.EDIT_AND_SEND)
+        client.views_open(trigger_id=req.trigger_id, view=edit_modal(fu, ctx))
 
-    def escalate(body: dict, action: dict, client: WebClient) -> None:
-        fu, ctx = _modal_target(deps, body, action, Action.ESCALATE)
+    def escalate(req: BlockActions, client: WebClient) -> None:
+        fu, ctx = _modal_target(deps, req, Action.ESCALATE)
         view = escalate_modal(fu, ctx, escalation_channel=deps.config.slack.escalation_channel)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        client.views_open(trigger_id=req.trigger_id, view=view)
 
-    def dismiss(body: dict, action: dict, client: WebClient) -> None:
-        fu, ctx = _modal_target(deps, body, action, Action.DISMISS)
+    def dismiss(req: BlockActions, client: WebClient) -> None:
+        fu, ctx = _modal_target(deps, req, Action.DISMISS)
         reasons = {r.value: label for r, label in DISMISS_LABELS.items()}
-        client.views_open(trigger_id=body["trigger_id"], view=dismiss_modal(fu, ctx, reasons))
+        client.views_open(trigger_id=req.trigger_id, view=dismiss_modal(fu, ctx, reasons))
 
     app.action(ActionId.CARD_SNOOZE)(**deferred.after_ack(ActionId.CARD_SNOOZE, snooze_card))
     app.action(ActionId.CARD_EDIT)(**deferred.after_ack(ActionId.CARD_EDIT, edit))
@@ -65,16 +64,16 @@ def register(app: App, deps: Deps, deferred: Deferred) -> None:
 
 
 def _decision(deps: Deps, service: Callable[..., None]) -> Callable[..., None]:
-    def decide(body: dict, action: dict) -> None:
-        channel, _ = clicked_in(body)
-        service(deps, int(action["value"]), actor=actor(body), where=channel)
+    def decide(req: BlockActions) -> None:
+        service(deps, req.followup_id, actor=req.actor, where=req.card[0])
 
     decide.__name__ = service.__name__
     return decide
 
 
-def _modal_target(deps: Deps, body: dict, action: dict, what: Action):  # type: ignore[no-untyped-def]
-    """Refuse early (before the modal opens) what the submission would refuse."""
-    channel, ts = clicked_in(body)
-    fu = check_can(deps, int(action["value"]), what, actor=actor(body), where=channel)
+def _modal_target(deps: Deps, req: BlockActions, what: Action) -> tuple[FollowUpView, ModalContext]:
+    """Refuse early (before the modal opens) what the submission would refuse; the actor is the signed
+    payload's user, never anything the modal or button carries."""
+    channel, ts = req.card
+    fu = check_can(deps, req.followup_id, what, actor=req.actor, where=channel)
     return fu, ModalContext(followup_id=fu.id, channel=channel, ts=ts)

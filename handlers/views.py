@@ -5,28 +5,34 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from blocks.ids import ActionId, BlockId, CallbackId
-from blocks.modals import ModalContext
+from blocks.modals import BODY_MAX, SUBJECT_MAX
 from bot.errors import FollowupError
 from bot.services import escalate, lifecycle, review
 from bot.services.deps import Deps
 from bot.services.lifecycle import DismissReason
 from bot.states import Action
 from handlers.errors import guarded
-from handlers.payload import actor, value_of
+from handlers.payload import ViewSubmission
 
 
 def register(app: App, deps: Deps) -> None:
     @app.view(CallbackId.EDIT_MODAL)
     @guarded
-    def edit_submitted(ack: Ack, body: dict, view: dict) -> None:
-        ctx = ModalContext.model_validate_json(view["private_metadata"])
-        subject = (value_of(view["state"], BlockId.EDIT_SUBJECT, ActionId.EDIT_SUBJECT_INPUT) or "").strip()
-        text = (value_of(view["state"], BlockId.EDIT_BODY, ActionId.EDIT_BODY_INPUT) or "").strip()
+    def edit_submitted(ack: Ack, req: ViewSubmission) -> None:
+        view, ctx = req.view, req.view.context
+        subject = (view.value(BlockId.EDIT_SUBJECT, ActionId.EDIT_SUBJECT_INPUT).value or "").strip()
+        text = (view.value(BlockId.EDIT_BODY, ActionId.EDIT_BODY_INPUT).value or "").strip()
         errors: dict[str, str] = {}
         if not subject:
             errors[BlockId.EDIT_SUBJECT] = "The subject can't be empty."
+        elif any(c in subject for c in "\r\n") or len(subject) > SUBJECT_MAX:
+            errors[BlockId.EDIT_SUBJECT] = (
+                f"The subject must be one line of at most {SUBJECT_MAX} characters."
+            )
         if not text:
             errors[BlockId.EDIT_BODY] = "The message can't be empty."
+        elif len(text) > BODY_MAX:
+            errors[BlockId.EDIT_BODY] = f"The message can be at most {BODY_MAX} characters."
         if errors:
             ack(response_action="errors", errors=errors)
             return
@@ -34,7 +40,7 @@ def register(app: App, deps: Deps) -> None:
             review.claim(
                 deps,
                 ctx.followup_id,
-                actor=actor(body),
+                actor=req.actor,
                 action=Action.EDIT_AND_SEND,
                 where=ctx.channel,
                 subject=subject,
@@ -47,13 +53,13 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(CallbackId.ESCALATE_MODAL)
     @guarded
-    def escalate_submitted(ack: Ack, body: dict, view: dict) -> None:
-        ctx = ModalContext.model_validate_json(view["private_metadata"])
-        person = value_of(view["state"], BlockId.ESCALATE_USER, ActionId.ESCALATE_USER_INPUT)
-        reason = value_of(view["state"], BlockId.ESCALATE_REASON, ActionId.ESCALATE_REASON_INPUT)
+    def escalate_submitted(ack: Ack, req: ViewSubmission) -> None:
+        view, ctx = req.view, req.view.context
+        person = view.value(BlockId.ESCALATE_USER, ActionId.ESCALATE_USER_INPUT).selected_user
+        reason = view.value(BlockId.ESCALATE_REASON, ActionId.ESCALATE_REASON_INPUT).value
         try:
             escalate.mark_escalated(
-                deps, ctx.followup_id, actor=actor(body), person=person, reason=reason, where=ctx.channel
+                deps, ctx.followup_id, actor=req.actor, person=person, reason=reason, where=ctx.channel
             )
         except FollowupError as exc:
             ack(response_action="errors", errors={BlockId.ESCALATE_USER: str(exc)})
@@ -62,18 +68,18 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(CallbackId.DISMISS_MODAL)
     @guarded
-    def dismiss_submitted(ack: Ack, body: dict, view: dict) -> None:
-        ctx = ModalContext.model_validate_json(view["private_metadata"])
-        chosen = value_of(view["state"], BlockId.DISMISS_REASON, ActionId.DISMISS_REASON_INPUT) or {}
-        note = value_of(view["state"], BlockId.DISMISS_NOTE, ActionId.DISMISS_NOTE_INPUT)
+    def dismiss_submitted(ack: Ack, req: ViewSubmission) -> None:
+        view, ctx = req.view, req.view.context
+        chosen = view.value(BlockId.DISMISS_REASON, ActionId.DISMISS_REASON_INPUT).selected_option
+        note = view.value(BlockId.DISMISS_NOTE, ActionId.DISMISS_NOTE_INPUT).value
         try:
-            reason = DismissReason(str(chosen.get("value")))
+            reason = DismissReason(chosen.value if chosen else "")
         except ValueError:
             ack(response_action="errors", errors={BlockId.DISMISS_REASON: "Choose a reason."})
             return
         try:
             lifecycle.dismiss(
-                deps, ctx.followup_id, actor=actor(body), reason=reason, note=note, where=ctx.channel
+                deps, ctx.followup_id, actor=req.actor, reason=reason, note=note, where=ctx.channel
             )
         except FollowupError as exc:
             block = BlockId.DISMISS_NOTE if reason is DismissReason.OTHER else BlockId.DISMISS_REASON

@@ -189,7 +189,7 @@ class AppHarness(SlackRequests):
     ) -> AppHarness:
         runtime = build(settings, clock=clock)
         runtime.workers.start()
-        server = waitress.create_server(wsgi_app(runtime.bolt), host="127.0.0.1", port=0, threads=4)
+        server = waitress.create_server(wsgi_app(runtime), host="127.0.0.1", port=0, threads=4)
         stopping = threading.Event()
 
         def serve() -> None:

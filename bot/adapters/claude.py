@@ -84,8 +84,7 @@ class ClaudeDrafter:
         sources = [by_id[i].ref() for i in data.source_ids if i in by_id] or [
             e.ref() for e in context.engagements[:3]
         ]
-        try:
-            return DraftOutput(**data.model_dump(exclude={"source_ids"}), sources=sources)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise DraftingError(f"Claude's draft is unusable: {err['loc'][0]}: {err['msg']}") from None
+        if not (data.subject.strip() and data.body.strip()):
+            raise DraftingError("Claude's draft has no subject or no body")
+        # clipped and cleaned the same way as the offline drafter's, so an over-long answer still fits
+        return DraftOutput.fit(**data.model_dump(exclude={"source_ids"}), sources=sources)

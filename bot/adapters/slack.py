@@ -64,6 +64,16 @@ class SlackChat:
                 return None
         return self._tz[user_id]
 
+    def is_person(self, user_id: str) -> bool:
+        """A real, active, human member of this workspace (asked each time: it decides who may act)."""
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("user_not_found", "users_not_found"):
+                return False
+            raise
+        return user.get("id") == user_id and not user.get("deleted") and not user.get("is_bot")
+
     def show(self, followup: FollowUpView, channel: str, *, escalation: bool = False) -> PostedCard:
         blocks = to_dicts(card_blocks(followup, escalation=escalation))
         try:

@@ -5,23 +5,39 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Callable
+from email import errors as email_errors
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
+from bot.addresses import single_address
 from bot.errors import DeliveryError, DeliveryUnknown
 from bot.ports import OutgoingEmail
+from bot.records import one_line
 
 
 def build_message(email: OutgoingEmail) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = formataddr((email.sender_name, email.sender))
-    msg["To"] = email.recipient
-    msg["Subject"] = email.subject
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = email.message_id
-    for name, value in email.headers.items():
-        msg[name] = value
-    msg.set_content(email.body)
+    """The MIME message. Header values are single lines by construction (a CR/LF in a subject or a name
+    from the CRM can't add a header), and the two addresses are each exactly one address; anything that
+    still can't be built is a DeliveryError saying so: surely nothing was sent."""
+    try:
+        sender = single_address(email.sender, whose="The sender's (the owner's)")
+        recipient = single_address(email.recipient)
+        msg = EmailMessage()
+        msg["From"] = formataddr((one_line(email.sender_name, 100), sender))
+        msg["To"] = recipient
+        msg["Subject"] = one_line(email.subject, 200)
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = one_line(email.message_id, 250)
+        for name, value in email.headers.items():
+            msg[one_line(name, 60)] = one_line(value, 250)
+        msg.set_content(email.body)
+        msg.as_bytes()  # anything the generator would refuse, refused here
+    except DeliveryError:
+        raise
+    except (ValueError, TypeError, LookupError, email_errors.MessageError) as exc:
+        raise DeliveryError(
+            f"The email could not be built ({type(exc).__name__}); nothing was sent."
+        ) from None
     return msg
 
 
@@ -46,6 +62,7 @@ class SMTPMailer:
         point nothing can have been delivered."""
         where = f"Mail server {self.host}:{self.port}"
         msg = build_message(email)
+        sender, recipient = msg["From"].addresses[0].addr_spec, msg["To"].addresses[0].addr_spec
         try:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         except (smtplib.SMTPException, OSError) as exc:
@@ -58,12 +75,12 @@ class SMTPMailer:
                     smtp.ehlo()
                 if self.username:
                     smtp.login(self.username, self.password or "")
-                code, resp = smtp.mail(email.sender)
+                code, resp = smtp.mail(sender)
                 if code != 250:
-                    raise smtplib.SMTPSenderRefused(code, resp, email.sender)
-                code, resp = smtp.rcpt(email.recipient)
+                    raise smtplib.SMTPSenderRefused(code, resp, sender)
+                code, resp = smtp.rcpt(recipient)  # the one recipient: the envelope never lists another
                 if code not in (250, 251):
-                    raise smtplib.SMTPRecipientsRefused({email.recipient: (code, resp)})
+                    raise smtplib.SMTPRecipientsRefused({recipient: (code, resp)})
             except (smtplib.SMTPException, OSError) as exc:
                 raise DeliveryError(f"{where} did not accept the email: {exc}") from exc
             if on_handover:

@@ -22,7 +22,7 @@ def draft_with_fallback(
     except Exception as exc:
         if fallback is None or fallback is primary:
             raise
-        log.warning("drafter %s failed (%s); using %s", primary.name, exc, fallback.name)
+        log.warning("drafter %s failed (%s); using %s", primary.name, type(exc).__name__, fallback.name)
         out = apply_guardrails(fallback.draft(context), context)
         note = f"Drafted offline because {primary.name} failed: {str(exc)[:150]}"
         return out.model_copy(update={"review_flags": [note, *out.review_flags]}), fallback

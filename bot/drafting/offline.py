@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from bot.records import DraftOutput, Engagement, EngagementType, LeadContext, Urgency
+from bot.records import DraftOutput, Engagement, EngagementType, LeadContext, Urgency, one_line
 from bot.triggers.registry import BY_NAME
 
 CLASSES = [
@@ -33,6 +33,13 @@ def _excerpt(text: str, limit: int = 160) -> str:
         return first.rstrip(".")
     cut = first[:limit].rsplit(" ", 1)[0]
     return cut.rstrip(",;:") + "…"
+
+
+def _name(text: str | None, limit: int) -> str:
+    """A name to greet or sign with; one that is no name at all (a paragraph pasted into the field) is
+    left out rather than cut."""
+    name = one_line(text, limit + 1)
+    return "" if len(name) > limit else name
 
 
 def _day(at: datetime) -> str:
@@ -108,7 +115,7 @@ def _reference(anchor: Engagement) -> str:
         return f'Thanks for your message on {when}. You wrote: "{quote}".'
     if anchor.type is EngagementType.NOTE:
         return f'Picking up from {when}, where we left it: "{quote}".'
-    return f'On {when} I sent over "{anchor.subject or quote}".'
+    return f'On {when} I sent over "{one_line(anchor.subject, 120) or quote}".'
 
 
 class OfflineDrafter:
@@ -119,9 +126,9 @@ class OfflineDrafter:
     def draft(self, context: LeadContext) -> DraftOutput:
         ctx = context
         label = classify(ctx)
-        first = ctx.contact.first_name or "there"
-        sender = ctx.owner.first_name if ctx.owner and ctx.owner.first_name else "The team"
-        company = ctx.company.name if ctx.company else "your team"
+        first = _name(ctx.contact.first_name, 40) or "there"
+        sender = (_name(ctx.owner.first_name, 40) if ctx.owner else "") or "The team"
+        company = (_name(ctx.company.name, 80) if ctx.company else "") or "your team"
         anchor = _anchor(ctx)
         reference = _reference(anchor) if anchor else f"I wanted to follow up on {company}'s interest."
         days = _next_weekdays(ctx.as_of)
@@ -142,12 +149,12 @@ class OfflineDrafter:
             )
         else:
             summary = f"{ctx.contact.name} at {company}. {ctx.reason}. No history in the CRM yet."
-        return DraftOutput(
+        return DraftOutput.fit(
             summary=summary,
             classification=label,
             urgency=_urgency(ctx, label),
             missing_information=missing_information(ctx),
-            subject=subject[:200],
+            subject=subject,
             body=body,
             sources=[e.ref() for e in ctx.engagements[:5]],
         )

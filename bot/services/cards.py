@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
+from blocks.format import escape, person
 from bot.errors import ChatDestinationError
 from bot.models import CardMessage, FollowUp
 from bot.services.common import load
@@ -55,17 +56,17 @@ def post_job(deps: Deps, job: Job) -> None:
         fu = _look_up_owner(deps, fu)  # raises while Slack is down: the queue retries
     channel = job.payload.get("channel") or owner_destination(deps, fu)
     if channel is None:
-        log.warning("follow-up %s: no Slack user for %s and no review channel", fu.id, fu.owner_name)
+        log.warning("no Slack user for the owner and no review channel", extra={"followup_id": fu.id})
         return
     try:
         posted = deps.chat.show(fu, channel, escalation=kind == "escalation")
     except ChatDestinationError as exc:  # retrying can't help until someone invites the app
-        log.warning("follow-up %s: cannot post to %s: %s", fu.id, channel, exc)
+        log.warning("cannot post to %s: %s", channel, exc, extra={"followup_id": fu.id})
         who = job.payload.get("by") or fu.owner_slack_id
         if who:
             deps.chat.notify(
                 who,
-                f"Escalated, but the card could not be posted to {channel} ({exc}). "
+                f"Escalated, but the card could not be posted to {person(channel)} ({escape(str(exc))}). "
                 "If that is a channel, invite the app to it; the follow-up stays in your /followup status.",
             )
         return

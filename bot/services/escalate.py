@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from blocks.ids import USER_ID
 from bot.errors import FollowupError
 from bot.services.common import authorize, load, transition
 from bot.services.deps import Deps
@@ -24,6 +27,11 @@ def mark_escalated(
         raise FollowupError("Choose a person: no escalation channel is configured.")
     if target == actor:
         raise FollowupError("Choose someone other than yourself.")
+    if person:  # checked before it is stored, and so before it is ever rendered as a mention
+        if not re.fullmatch(USER_ID, person):
+            raise FollowupError("That is not a Slack user; choose a person from the list.")
+        if deps.chat is not None and not deps.chat.is_person(person):
+            raise FollowupError("That person is not an active member of this workspace; choose someone else.")
     now = deps.clock.now()
     with deps.db.session() as s:
         fu = load(s, followup_id)

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from bot.errors import DeliveryError, FollowupError, WrongState
 from bot.models import Draft, FollowUp
 from bot.ports import OutgoingEmail
+from bot.records import block_text, one_line
 from bot.services import lifecycle
 from bot.services.common import authorize, load, transition
 from bot.services.deps import Deps
@@ -41,8 +42,8 @@ def _edit(fu: FollowUp, actor: str, subject: str | None, body: str | None, now: 
         missing_information=base.missing_information,
         review_flags=base.review_flags,
         sources=base.sources,
-        subject=subject or base.subject,
-        body=body or base.body,
+        subject=one_line(subject, 200) or base.subject,
+        body=block_text(body, 2900) or base.body,
         created_at=now,
     )
 
@@ -226,7 +227,7 @@ def send_job(deps: Deps, job: Job) -> None:
     except Exception as exc:
         if not handed_over:
             raise  # nothing went out: the queue tries again
-        log.warning("follow-up %s: outcome unknown after handover: %s", fid, exc)
+        log.warning("outcome unknown after handover (%s)", type(exc).__name__, extra={"followup_id": fid})
         _fail(deps, fid, Action.DELIVERY_UNKNOWN, f"{UNKNOWN_MESSAGE} ({exc})", actor)
         return
     sent_at = deps.clock.now()
@@ -243,7 +244,7 @@ def send_job(deps: Deps, job: Job) -> None:
                 detail={"message_id": email.message_id},
             )
         except WrongState:  # another worker decided "unknown" while this one was still talking to the server
-            log.warning("follow-up %s was delivered after it had been marked unknown", fid)
+            log.warning("delivered after it had been marked unknown", extra={"followup_id": fid})
             return
         enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=sent_at)
 

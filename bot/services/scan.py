@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bot.addresses import BadAddress, single_address
 from bot.drafting import draft_with_fallback
 from bot.errors import FollowupError
 from bot.models import AuditEvent, Draft, FollowUp
-from bot.records import LeadContext
+from bot.records import LeadContext, one_line
 from bot.services import cards, lifecycle
 from bot.services.common import load
 from bot.services.deps import Deps
@@ -60,11 +61,17 @@ def assemble_context(deps: Deps, trigger: Trigger) -> LeadContext:
 def _store(deps: Deps, trigger: Trigger, ctx: LeadContext) -> FollowUp | None:
     """Draft and store one follow-up, and queue its card; None if another scan stored it first."""
     output, used = draft_with_fallback(deps.drafter, deps.fallback_drafter, ctx)
+    try:
+        single_address(ctx.contact.email)
+    except BadAddress as exc:  # shown on the card before anyone approves; the send refuses it too
+        output = output.model_copy(
+            update={"review_flags": [f"{exc} Fix it in the CRM.", *output.review_flags]}
+        )
     owner_email = ctx.owner.email if ctx.owner else None
     try:
         owner_slack = cards.resolve_owner(deps, owner_email)
-    except Exception:  # Slack is unreachable: store anyway; the card's post looks the owner up again
-        log.warning("could not look up %s in Slack; will retry when posting", owner_email)
+    except Exception as exc:  # Slack is unreachable: store anyway; the card's post looks the owner up again
+        log.warning("could not look up the owner in Slack (%s); will retry when posting", type(exc).__name__)
         owner_slack = None
     now = deps.clock.now()
     state = State.SCHEDULED if trigger.due_at and trigger.due_at > now else State.PENDING
@@ -73,15 +80,17 @@ def _store(deps: Deps, trigger: Trigger, ctx: LeadContext) -> FollowUp | None:
             fu = FollowUp(
                 dedupe_key=trigger.dedupe_key,
                 rule=trigger.rule,
-                reason=trigger.reason,
+                # CRM text as stored: single lines within the columns' sizes (a 3,000-character name is
+                # clipped, not a failed insert on every scan)
+                reason=one_line(trigger.reason, 1000),
                 contact_id=ctx.contact.id,
-                contact_email=ctx.contact.email,
-                contact_name=ctx.contact.name,
-                company_name=ctx.company.name if ctx.company else None,
+                contact_email=one_line(ctx.contact.email, 320),
+                contact_name=one_line(ctx.contact.name, 200) or "(no name)",
+                company_name=one_line(ctx.company.name, 200) if ctx.company else None,
                 deal_id=ctx.deal.id if ctx.deal else None,
                 owner_crm_id=ctx.owner.id if ctx.owner else None,
-                owner_email=owner_email,
-                owner_name=ctx.owner.name if ctx.owner else None,
+                owner_email=one_line(owner_email, 320) if owner_email else None,
+                owner_name=one_line(ctx.owner.name, 200) if ctx.owner else None,
                 owner_slack_id=owner_slack,
                 state=state.value,
                 version=0,

@@ -62,10 +62,11 @@ class WorkRunner:
         try:
             handler.run(job)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {exc}"  # kept on the work item, not logged: it may quote data
+            where = {"followup_id": job.followup_id, "job_id": job.id, "kind": str(job.kind)}
             limit = self.config.chat_max_attempts if handler.chat else self.config.max_attempts
             if job.attempts >= limit:
-                log.error("giving up on %s #%s after %d attempts: %s", job.kind, job.id, job.attempts, error)
+                log.error("giving up after %d attempts (%s)", job.attempts, type(exc).__name__, extra=where)
                 queue.give_up(self.db, job, self.clock.now(), error=error)
                 if handler.give_up:
                     handler.give_up(job, error)
@@ -74,12 +75,11 @@ class WorkRunner:
                 self.config.backoff_seconds * 2 ** (job.attempts - 1), self.config.max_backoff_seconds
             )
             log.warning(
-                "%s #%s failed (attempt %d), retrying in %.0fs: %s",
-                job.kind,
-                job.id,
+                "attempt %d failed (%s), retrying in %.0fs",
                 job.attempts,
+                type(exc).__name__,
                 delay,
-                error,
+                extra=where,
             )
             queue.retry_later(self.db, job, self.clock.now(), delay=timedelta(seconds=delay), error=error)
             return

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_httpserver import HTTPServer
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 from werkzeug import Request, Response
 
 
@@ -26,6 +29,8 @@ class SlackUser:
     email: str
     tz: str = "America/New_York"
     name: str = ""
+    deleted: bool = False
+    is_bot: bool = False
 
 
 @dataclass
@@ -111,7 +116,27 @@ class FakeSlack:
             return self._json({"ok": False, "error": self.fail_methods[method]})
         if method == "chat.postMessage" and args.get("channel") in self.fail_channels:
             return self._json({"ok": False, "error": self.fail_channels[args["channel"]]})
+        refused = self._limits(method, args)
+        if refused:
+            return self._json({"ok": False, "error": refused})
         return self._json(self._answer(method, args))
+
+    @staticmethod
+    def _limits(method: str, args: dict[str, Any]) -> str | None:
+        """Slack's own refusals for messages and views that break Block Kit's limits."""
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            if len(args.get("text") or "") > 40_000:
+                return "msg_too_long"
+            blocks = args.get("blocks") or []
+            if len(blocks) > 50 or not _blocks_valid(blocks):
+                return "invalid_blocks"
+        if method in ("views.open", "views.publish", "views.update"):
+            view = args.get("view") or {}
+            try:
+                View(**view).validate_json()
+            except (SlackObjectFormationError, TypeError, KeyError):
+                return "invalid_arguments"
+        return None
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -150,7 +175,16 @@ class FakeSlack:
             user = self.users.get(args["user"])
             if user is None:
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "user": {"id": user.id, "tz": user.tz, "profile": {"email": user.email}}}
+            return {
+                "ok": True,
+                "user": {
+                    "id": user.id,
+                    "tz": user.tz,
+                    "deleted": user.deleted,
+                    "is_bot": user.is_bot,
+                    "profile": {"email": user.email},
+                },
+            }
         if method == "views.publish":
             return {"ok": True, "view": {"id": "VHOME", **args["view"]}}
         if method == "views.open":
@@ -160,3 +194,15 @@ class FakeSlack:
     @staticmethod
     def _json(payload: dict[str, Any]) -> Response:
         return Response(json.dumps(payload), content_type="application/json")
+
+
+def _blocks_valid(blocks: list[dict[str, Any]]) -> bool:
+    try:
+        for block in blocks:
+            parsed = Block.parse(block)
+            if parsed is None:
+                return False
+            parsed.validate_json()
+    except (SlackObjectFormationError, TypeError, KeyError):
+        return False
+    return True

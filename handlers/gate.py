@@ -1,0 +1,193 @@
+"""The HTTP front door, in front of Bolt: size, then signature, then shape; only then Bolt.
+
+In this order, nothing reads a body that Slack did not sign: an unsigned or badly signed request is answered
+401 with one log line, an oversized one 413, and a signed one that does not fit `handlers.payload`'s models
+400 (naming the field, never echoing the request). Bolt receives the model's own dump of the request, so no
+listener or Bolt internal ever meets a field of the wrong type."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from handlers.payload import (
+    HANDLED_EVENTS,
+    BlockActions,
+    Incoming,
+    Invalid,
+    SlashCommand,
+    ViewSubmission,
+    dump,
+    event_type,
+    parse,
+    response_url_allowed,
+)
+
+log = logging.getLogger(__name__)
+
+PATH = "/slack/events"
+MAX_BODY_BYTES = 1_000_000  # Slack's largest payloads (a view submission carrying a 100-block modal) fit
+TIMESTAMP_WINDOW = 300  # seconds either side, as Slack recommends
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+WSGIApp = Callable[[dict[str, Any], Callable], Iterable[bytes]]
+
+
+class Refused(Exception):
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def signature_ok(secret: str, body: bytes, timestamp: str, signature: str, now: float) -> bool:
+    """Slack's v0 signature over the raw bytes, within the timestamp window (a replay outside it fails)."""
+    if not timestamp.isdigit() or len(timestamp) > 12 or abs(now - int(timestamp)) > TIMESTAMP_WINDOW:
+        return False
+    expected = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    return hmac.compare_digest("v0=" + expected.hexdigest(), signature)
+
+
+def _form(text: str) -> dict[str, str]:
+    try:
+        fields = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=40)
+    except ValueError:
+        raise Invalid("the form body is not valid URL encoding") from None
+    if any(len(values) != 1 for values in fields.values()):
+        raise Invalid("a form field is given more than once")
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Invalid(f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise Invalid(f"{what} is not a JSON object")
+    return value
+
+
+class Gate:
+    def __init__(
+        self,
+        bolt: App,
+        signing_secret: str,
+        *,
+        slack_api_url: str | None = None,
+        now: Callable[[], float] = time.time,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.slack = SlackRequestHandler(bolt, path=PATH)
+        self.secret, self.slack_api_url = signing_secret, slack_api_url
+        self.now, self.max_body = now, max_body
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz" and method == "GET":
+            return _answer(start_response, "200 OK", '{"ok": true}', JSON)
+        if path != PATH:
+            return _answer(start_response, "404 Not Found", "Not found.")
+        if method != "POST":
+            return _answer(start_response, "405 Method Not Allowed", "Slack requests are POSTs.")
+        try:
+            body = self._read(environ)
+            self._verify(environ, body)
+            forward = self._check(environ, body)
+        except Refused as exc:
+            log.warning("refused a Slack request: %s", exc.reason, extra={"status": int(exc.status[:3])})
+            return _answer(start_response, exc.status, exc.reason)
+        if forward is None:
+            return _answer(start_response, "200 OK", "")
+        content_type, clean = forward
+        inner = dict(environ)
+        inner.update({"wsgi.input": io.BytesIO(clean), "CONTENT_LENGTH": str(len(clean))})
+        inner["CONTENT_TYPE"] = content_type
+        return self.slack(inner, start_response)
+
+    def _read(self, environ: dict[str, Any]) -> bytes:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise Refused("400 Bad Request", "Content-Length is not a number.") from None
+        if length > self.max_body:
+            raise Refused("413 Content Too Large", f"The body is over {self.max_body} bytes.")
+        body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+        return body
+
+    def _verify(self, environ: dict[str, Any], body: bytes) -> None:
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
+        if not (timestamp and signature):
+            raise Refused("401 Unauthorized", "The request is not signed.")
+        if not signature_ok(self.secret, body, timestamp, signature, self.now()):
+            raise Refused("401 Unauthorized", "The request's signature or timestamp is not valid.")
+
+    def _check(self, environ: dict[str, Any], body: bytes) -> tuple[str, bytes] | None:
+        """The cleaned request for Bolt, as (content type, body); None for what is answered 200 unread."""
+        try:
+            return self._decode(environ, body)
+        except Invalid as exc:
+            raise Refused("400 Bad Request", f"Malformed Slack request: {exc}") from None
+
+    def _decode(self, environ: dict[str, Any], body: bytes) -> tuple[str, bytes] | None:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Invalid("the body is not UTF-8") from None
+        content_type = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        if content_type == FORM:
+            form = _form(text)
+            if "payload" in form:
+                request = parse(_json_object(form["payload"], "payload"))
+                if not isinstance(request, BlockActions | ViewSubmission):
+                    raise Invalid("the payload is not an interaction")
+                self._check_urls(request)
+                return FORM, urlencode({"payload": json.dumps(dump(request))}).encode()
+            if form.get("ssl_check") == "1":
+                return None  # Slack checking the certificate: nothing to do
+            request = parse(dict(form))
+            if not isinstance(request, SlashCommand):
+                raise Invalid("the form is not a slash command")
+            self._check_urls(request)
+            return FORM, urlencode(dump(request)).encode()
+        if content_type == JSON:
+            envelope = _json_object(text, "the body")
+            if envelope.get("type") == "event_callback" and event_type(envelope) not in HANDLED_EVENTS:
+                return None  # an event this app does not subscribe to: acknowledged, not retried
+            request = parse(envelope)
+            if isinstance(request, BlockActions | ViewSubmission | SlashCommand):
+                raise Invalid("interactions and commands arrive form-encoded")
+            return JSON, json.dumps(dump(request)).encode()
+        raise Invalid("the content type is neither a form nor JSON")
+
+    def _check_urls(self, request: Incoming) -> None:
+        urls = (
+            [u.response_url for u in request.response_urls]
+            if isinstance(request, ViewSubmission)
+            else request.response_urls
+            if isinstance(request, BlockActions | SlashCommand)
+            else []
+        )
+        if any(not response_url_allowed(url, self.slack_api_url) for url in urls):
+            raise Invalid("the response_url is not Slack's")
+
+
+def _answer(
+    start_response: Callable, status: str, text: str, content_type: str = "text/plain"
+) -> list[bytes]:
+    data = text.encode()
+    start_response(
+        status, [("Content-Type", f"{content_type}; charset=utf-8"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
