@@ -60,11 +60,15 @@ def signature_ok(secret: str, body: bytes, timestamp: str, signature: str, now: 
 
 def _form(text: str) -> dict[str, str]:
     try:
-        fields = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=40)
+        fields = parse_qs(
+            text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=40, errors="strict"
+        )
     except ValueError:
         raise Invalid("the form body is not valid URL encoding") from None
     if any(len(values) != 1 for values in fields.values()):
         raise Invalid("a form field is given more than once")
+    if any("\x00" in name or "\x00" in values[0] for name, values in fields.items()):
+        raise Invalid("the form holds a NUL character")
     return {name: values[0] for name, values in fields.items()}
 
 
@@ -75,6 +79,13 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
         raise Invalid(f"{what} is not valid JSON") from None
     if not isinstance(value, dict):
         raise Invalid(f"{what} is not a JSON object")
+    try:  # a lone surrogate (`"\ud800"`) is valid JSON but no text: it could never be stored or shown
+        flat = json.dumps(value, ensure_ascii=False)
+        flat.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(f"{what} holds an unpaired surrogate, which is not text") from None
+    if "\\u0000" in flat or "\x00" in flat:  # Slack never sends NUL; PostgreSQL can't store it in JSON
+        raise Invalid(f"{what} holds a NUL character")
     return value
 
 
