@@ -10,6 +10,7 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 
 import handlers
+from bot import logs
 from bot.adapters.clock import SystemClock
 from bot.adapters.slack import SlackChat, web_client
 from bot.adapters.smtp import SMTPMailer
@@ -145,6 +146,7 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
             # over HTTP, the gate (wsgi_app) checks the signature on the raw bytes before anything parses
             # them, then hands Bolt a cleaned copy of the request, which no longer carries Slack's signature
             request_verification_enabled=False,
+            logger=logs.bolt_logger(),
         )
     except BoltError as exc:
         raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack: {exc}") from None

@@ -99,6 +99,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class _Unhelpful(logging.Filter):
+    """Bolt warns that a token is unused whenever SLACK_BOT_TOKEN is set and a client is given, as the app
+    always does: a warning that asks nothing of the admin."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("As you gave `client` as well")
+
+
+def bolt_logger() -> logging.Logger:
+    """Bolt's app logger, held at WARNING: at DEBUG Bolt logs every request it handles. (Bolt sets the
+    level of the logger it makes itself to the root's, so the app hands it this one.)"""
+    logger = logging.getLogger("slack_bolt.App")
+    logger.setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
+    if not any(isinstance(f, _Unhelpful) for f in logger.filters):
+        logger.addFilter(_Unhelpful())
+    return logger
+
+
 def setup(level: str = "INFO", stream: Any = None) -> None:
     """Route every log record through the JSON formatter on stderr; called once by each command."""
     handler = logging.StreamHandler(stream or sys.stderr)

@@ -57,6 +57,7 @@ class FollowUpView:
     outcome_by: str | None = None
     crm_logged: bool = False
     cards: list[CardRef] = field(default_factory=list)
+    version: int = 0  # bumped by every change a card shows
 
     @property
     def original_card(self) -> CardRef | None:
@@ -68,6 +69,7 @@ def snapshot(fu: FollowUp) -> FollowUpView:
     escalation = next((e for e in reversed(fu.events) if e.action == "escalate"), None)
     return FollowUpView(
         id=fu.id,
+        version=fu.version,
         rule=fu.rule,
         reason=fu.reason,
         state=State(fu.state),

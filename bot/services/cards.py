@@ -34,6 +34,9 @@ def resolve_owner(deps: Deps, owner_email: str | None) -> str | None:
     return deps.chat.find_user_by_email(owner_email)
 
 
+REFRESH_PASSES = 5
+
+
 def view(deps: Deps, followup_id: int) -> FollowUpView:
     with deps.db.session() as s:
         return snapshot(load(s, followup_id))
@@ -81,9 +84,9 @@ def post_job(deps: Deps, job: Job) -> None:
                 created_at=deps.clock.now(),
             )
         )
+    log.info("card posted (%s)", kind, extra={"followup_id": fu.id})
     # the state may have moved while Slack was answering: show the newest
-    now_view = view(deps, fu.id)
-    if now_view.state is not fu.state:
+    if view(deps, fu.id).version != fu.version:
         refresh_job(deps, job)
 
 
@@ -104,13 +107,21 @@ def _look_up_owner(deps: Deps, fu: FollowUpView) -> FollowUpView:
 
 
 def refresh_job(deps: Deps, job: Job) -> None:
-    """Re-render every Slack message showing this follow-up; raising makes the queue try again later."""
+    """Re-render every Slack message showing this follow-up until Slack shows the newest version.
+
+    An update Slack made wait (a 429's Retry-After, a retried 5xx) can land after a newer one written by
+    another worker; so after each pass the version it rendered is checked against the database, and a
+    stale pass is done again. Raising makes the queue try again later."""
     if deps.chat is None:
         return
     assert job.followup_id is not None
-    fu = view(deps, job.followup_id)
-    for card in fu.cards:
-        deps.chat.refresh(fu, card)
+    for _ in range(REFRESH_PASSES):
+        fu = view(deps, job.followup_id)
+        for card in fu.cards:
+            deps.chat.refresh(fu, card)
+        if view(deps, job.followup_id).version == fu.version:
+            return
+    raise RuntimeError("the follow-up kept changing while its cards were updated")
 
 
 def posted_since(deps: Deps, at: datetime) -> int:

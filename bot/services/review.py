@@ -222,6 +222,7 @@ def send_job(deps: Deps, job: Job) -> None:
     try:
         deps.mailer.send(email, on_handover=handover)
     except DeliveryError as exc:
+        log.warning("not sent (%s)", type(exc).__name__, extra={"followup_id": fid})
         _fail(deps, fid, Action.DELIVERY_FAILED, str(exc), actor)
         return
     except Exception as exc:
@@ -247,6 +248,7 @@ def send_job(deps: Deps, job: Job) -> None:
             log.warning("delivered after it had been marked unknown", extra={"followup_id": fid})
             return
         enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=sent_at)
+    log.info("sent", extra={"followup_id": fid})
 
 
 def send_gave_up(deps: Deps, job: Job, error: str) -> None:
@@ -284,6 +286,7 @@ def crm_log_job(deps: Deps, job: Job) -> None:
         )
         if fu.cards:
             enqueue(s, Kind.REFRESH_CARDS, followup_id=fu.id, now=deps.clock.now(), coalesce=True)
+    log.info("logged to the CRM", extra={"followup_id": job.followup_id})
 
 
 def crm_log_gave_up(deps: Deps, job: Job, error: str) -> None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import anthropic
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.adapters.claude import ClaudeDrafter, DraftingError
 from bot.config import FollowupConfig
 from bot.db import Database, make_engine, migrate
 from bot.drafting import draft_with_fallback
 from bot.drafting.offline import OfflineDrafter
-from bot.records import LeadContext
+from bot.records import Company, Contact, Deal, DraftOutput, Engagement, EngagementType, LeadContext, Owner
 from bot.sample_data import seed
 from bot.services.deps import Deps
 from bot.services.scan import assemble_context
@@ -124,3 +127,97 @@ def test_claude_outage_falls_back_to_the_offline_drafter(claude, contexts):
     assert used.name == "offline"
     assert out.review_flags[0].startswith("Drafted offline because claude failed")
     assert len(claude.requests) == 1
+
+
+# --- any input at all ------------------------------------------------------------------------------------
+HOSTILE_NAMES = [
+    "<!channel>",
+    "Bartholomew-" * 250,
+    "\u202eevil\u202c",
+    "a\r\nBcc: x@evil.example",
+    "",
+    " ",
+    "\x00",
+]
+names = st.one_of(st.text(max_size=120), st.sampled_from(HOSTILE_NAMES))
+bodies = st.one_of(
+    names, st.integers(1000, 50_000).map(lambda n: ("<b>note</b> & more. " * (n // 20 + 1))[:n])
+)
+moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC))
+
+
+@st.composite
+def lead_contexts(draw: st.DrawFn) -> LeadContext:
+    from bot.triggers.registry import RULES
+
+    deal = draw(
+        st.none()
+        | st.builds(
+            Deal,
+            id=st.just("3"),
+            name=names,
+            stage=names,
+            amount=st.none() | st.floats(0, 1e9),
+            stage_changed_at=moments,
+            close_date=st.none() | moments,
+            quote_expires_at=st.none() | moments,
+            lost_reason=st.none() | names,
+        )
+    )
+    engagement = st.builds(
+        Engagement,
+        id=st.text(min_size=1, max_size=6),
+        type=st.sampled_from(list(EngagementType)),
+        occurred_at=moments,
+        direction=st.sampled_from([None, "inbound", "outbound"]),
+        subject=st.none() | names,
+        body=bodies,
+    )
+    return LeadContext(
+        rule=draw(st.sampled_from([r.name for r in RULES] + ["no_such_rule"])),
+        reason=draw(names),
+        as_of=draw(moments),
+        contact=Contact(
+            id="1",
+            email=draw(names),
+            first_name=draw(names),
+            last_name=draw(names),
+            title=draw(st.none() | names),
+        ),
+        company=draw(st.none() | st.builds(Company, id=st.just("2"), name=names)),
+        deal=deal,
+        owner=draw(
+            st.none() | st.builds(Owner, id=st.just("5"), email=names, first_name=names, last_name=names)
+        ),
+        engagements=draw(st.lists(engagement, max_size=5)),
+    )
+
+
+def _fits(out: DraftOutput) -> None:
+    DraftOutput.model_validate(out.model_dump())  # every limit holds
+    assert "\n" not in out.subject and "\r" not in out.subject and "\x00" not in out.body + out.summary
+    assert out.body.strip() and out.summary.strip()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ctx=lead_contexts())
+def test_the_offline_drafter_drafts_any_lead_within_the_limits(ctx):
+    out, used = draft_with_fallback(OfflineDrafter(), None, ctx)
+    assert used.name == "offline"
+    _fits(out)
+
+
+def test_an_over_long_claude_answer_is_clipped_like_the_offline_one(claude, contexts):
+    claude.tool_input = {
+        "summary": "S" * 9000,
+        "classification": "c" * 500,
+        "urgency": "high",
+        "missing_information": ["m" * 900] * 40,
+        "review_flags": ["f" * 900] * 40,
+        "subject": "Re: demo\r\nBcc: attacker@evil.example" + "s" * 400,
+        "body": "B\x00ody " * 2000,
+    }
+    out = _claude(claude).draft(contexts[0])
+    _fits(out)
+    assert out.subject.startswith("Re: demo Bcc:") and len(out.subject) == 200
+    assert len(out.missing_information) == 10 and len(out.review_flags) == 12

@@ -21,6 +21,7 @@ from werkzeug import Request, Response
 class Call:
     method: str
     args: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -42,6 +43,9 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     down: bool = False  # Slack's API answers 503, as in an outage
+    rate_limited: dict[str, int] = field(default_factory=dict)  # method -> how many more calls get a 429
+    fail_once: dict[str, bool] = field(default_factory=dict)  # method -> its next call gets a 503
+    refused: list[Call] = field(default_factory=list)  # calls answered 429 or 503, for the client to retry
     fail_channels: dict[str, str] = field(default_factory=dict)  # channel -> error code for chat.postMessage
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -108,6 +112,9 @@ class FakeSlack:
                 args[key] = json.loads(args[key])
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return self._json({"ok": False, "error": "invalid_auth"})
+        retry = self._refuse_once(method, args)
+        if retry is not None:
+            return retry
         with self._lock:
             self.calls.append(Call(method, args))
         if self.down:
@@ -120,6 +127,24 @@ class FakeSlack:
         if refused:
             return self._json({"ok": False, "error": refused})
         return self._json(self._answer(method, args))
+
+    def _refuse_once(self, method: str, args: dict[str, Any]) -> Response | None:
+        """A 503 or a 429 (with Retry-After) the client is expected to retry; kept apart from `calls`,
+        which holds what Slack accepted."""
+        with self._lock:
+            if self.fail_once.pop(method, None):
+                self.refused.append(Call(method, args))
+                return Response("upstream connect error", status=503, content_type="text/plain")
+            if self.rate_limited.get(method):
+                self.rate_limited[method] -= 1
+                self.refused.append(Call(method, args))
+                return Response(
+                    json.dumps({"ok": False, "error": "ratelimited"}),
+                    status=429,
+                    headers={"Retry-After": "1"},
+                    content_type="application/json",
+                )
+        return None
 
     @staticmethod
     def _limits(method: str, args: dict[str, Any]) -> str | None:
