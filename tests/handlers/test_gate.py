@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from urllib.parse import urlencode
 
@@ -210,3 +211,15 @@ def test_escalating_to_someone_who_is_not_an_active_person_is_refused_inline(har
     assert "active member" in errors[BlockId.ESCALATE_USER]
     fu = followup(harness, fid)
     assert fu.state == "pending" and fu.escalated_to is None
+
+
+def test_an_unexpected_error_gives_the_person_an_id_that_is_also_in_the_log(harness, caplog):
+    fid, card = seed_and_scan(harness)[SARAH]
+    harness.slack.fail_methods["views.open"] = "internal_error"
+    harness.click(ActionId.CARD_EDIT, user=DANA, card=card, value=str(fid), response="oops")
+    [told] = harness.slack.wait_for_response()
+    ref = re.search(r"error id `([0-9a-f]{8})`", told["text"])
+    assert ref, told["text"]
+    assert "nothing was sent" not in told["text"].lower()  # not known here, so never said
+    logged = [r for r in caplog.records if getattr(r, "error_id", None) == ref.group(1)]
+    assert len(logged) == 1 and logged[0].exc_info is not None
