@@ -279,10 +279,39 @@ HANDLED_EVENTS = {"app_home_opened"}
 def _fail(exc: ValidationError) -> Invalid:
     """Name the first problem by the app's own field names (never the payload's text or its own keys)."""
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"] if isinstance(p, int) or str(p).isidentifier())
+    where = ".".join(str(p) if isinstance(p, int) or p in _NAMES else "*" for p in err["loc"])
     if err["type"] == "value_error":
         return Invalid(str(err.get("ctx", {}).get("error", err["msg"])))
     return Invalid(f"{where or 'payload'}: {err['msg']}")
+
+
+def _field_names(*models: type[BaseModel]) -> frozenset[str]:
+    names: set[str] = {"block_actions", "view_submission"}  # the union's tags
+    for model in models:
+        names |= set(model.model_fields)
+    return frozenset(names)
+
+
+_NAMES = _field_names(
+    BlockActions,
+    ActionItem,
+    SelectedOption,
+    Container,
+    Message,
+    ViewSubmission,
+    SubmittedView,
+    ViewState,
+    InputValue,
+    ResponseUrlItem,
+    SlashCommand,
+    EventCallback,
+    HomeOpened,
+    Authorization,
+    UrlVerification,
+    User,
+    Team,
+    Channel,
+)
 
 
 def parse(body: dict[str, Any]) -> Incoming:
