@@ -53,18 +53,20 @@ def tell_user(client: WebClient, req: Incoming, text: str) -> None:
         client.chat_postMessage(channel=req.actor, text=text)
 
 
+def unexpected(error: Exception) -> str:
+    """Log an unexpected error under a fresh id and return the sentence that gives the person that id."""
+    ref = uuid.uuid4().hex[:8]
+    log.error("unexpected error", exc_info=error, extra={"error_id": ref})
+    return (
+        f":warning: Something went wrong on our side (error id `{ref}`). "
+        "The card shows where the follow-up stands; quote the id if you ask for help."
+    )
+
+
 def report(error: Exception, body: dict[str, Any] | Incoming, client: WebClient) -> None:
     """The one place errors become messages: typed ones as they are (escaped: they may quote CRM text),
     others with an id to quote. It never claims nothing was sent: where an error struck is not known here."""
-    if isinstance(error, FollowupError):
-        text = f":no_entry: {escape(str(error))}"
-    else:
-        ref = uuid.uuid4().hex[:8]
-        log.error("unexpected error", exc_info=error, extra={"error_id": ref})
-        text = (
-            f":warning: Something went wrong on our side (error id `{ref}`). "
-            "The card shows where the follow-up stands; quote the id if you ask for help."
-        )
+    text = f":no_entry: {escape(str(error))}" if isinstance(error, FollowupError) else unexpected(error)
     try:
         req = body if not isinstance(body, dict) else parse(body)
         tell_user(client, req, text)
@@ -115,6 +117,14 @@ def guarded(func: Listener) -> Listener:
         try:
             func(**{name: given[name] for name in wanted})
         except Exception as exc:
+            if ack.response is None and isinstance(req, ViewSubmission) and req.view.state.values:
+                # keep the modal open, with what the person typed, and the error id on its first input
+                said = (
+                    str(exc) if isinstance(exc, FollowupError) else unexpected(exc).removeprefix(":warning: ")
+                )
+                block = next(iter(req.view.state.values))
+                ack(response_action="errors", errors={block: said[:150].replace("`", "")})
+                return
             if ack.response is None:
                 ack()
             report(exc, req, client)

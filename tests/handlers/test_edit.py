@@ -83,3 +83,23 @@ def test_edit_by_someone_else_is_refused(harness):
     [refusal] = harness.slack.wait_for_response(1)
     assert "Only the follow-up's owner" in refusal["text"]
     assert harness.slack.of("views.open") == []
+
+
+def test_a_forged_submission_past_the_modal_limits_is_refused_inline(harness):
+    """Slack enforces the inputs' max_length; a submission that does not (or a subject with a line break,
+    which would be a header injection) is refused, not stored, and its text kept in the modal."""
+    fid, card = seed_and_scan(harness)[SARAH]
+    meta = _open_modal(harness, fid, card)["private_metadata"]
+    cases = [
+        ("s" * 201, "Body", BlockId.EDIT_SUBJECT),
+        ("Hi\r\nBcc: attacker@evil.example", "Body", BlockId.EDIT_SUBJECT),
+        ("Hi", "b" * 2901, BlockId.EDIT_BODY),
+    ]
+    for subject, body, block in cases:
+        reply = harness.submit(
+            CallbackId.EDIT_MODAL, user=DANA, private_metadata=meta, values=_values(subject, body)
+        )
+        assert reply.status == 200 and list(reply.json()["errors"]) == [block], reply.body
+    fu = followup(harness, fid)
+    assert fu.state == "pending" and len(fu.drafts) == 1
+    assert harness.mailbox.messages == []

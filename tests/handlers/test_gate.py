@@ -16,7 +16,7 @@ from blocks.ids import ActionId, BlockId, CallbackId
 from bot.models import AuditEvent, FollowUp, WorkItem
 from handlers.gate import MAX_BODY_BYTES
 from tests.builders import OMAR, SARAH
-from tests.conftest import DANA
+from tests.conftest import DANA, MANAGER
 from tests.handlers.flow import followup, seed_and_scan, settle
 
 FORM = "application/x-www-form-urlencoded"
@@ -223,3 +223,14 @@ def test_an_unexpected_error_gives_the_person_an_id_that_is_also_in_the_log(harn
     assert "nothing was sent" not in told["text"].lower()  # not known here, so never said
     logged = [r for r in caplog.records if getattr(r, "error_id", None) == ref.group(1)]
     assert len(logged) == 1 and logged[0].exc_info is not None
+
+
+def test_an_unexpected_error_in_a_modal_keeps_it_open_with_the_error_id(harness, caplog):
+    harness.slack.fail_methods["users.info"] = "internal_error"  # Slack fails while the person is checked
+    fid, reply = _escalate_to(harness, MANAGER)
+    assert reply.status == 200
+    said = reply.json()["errors"][BlockId.ESCALATE_USER]
+    ref = re.search(r"error id ([0-9a-f]{8})", said)
+    assert ref, said
+    assert [r for r in caplog.records if getattr(r, "error_id", None) == ref.group(1)]
+    assert followup(harness, fid).state == "pending"
