@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import time
 
+from pydantic import SecretStr
 from sqlalchemy import func, or_, select
 
 from bot.models import FollowUp, WorkItem
 from bot.services import scan
 from tests.builders import small_book
+from tests.conftest import SIGNING_SECRET
 from tests.harness import AppHarness
+
+
+def start_on_hubspot(settings, clock, slack, mailbox, hubspot) -> AppHarness:  # type: ignore[no-untyped-def]
+    """The app with the fake HubSpot as its CRM (what `HUBSPOT_ACCESS_TOKEN` selects)."""
+    hs_settings = settings.model_copy(
+        update={"hubspot_access_token": SecretStr(hubspot.token), "hubspot_api_url": hubspot.base_url}
+    )
+    return AppHarness.start(
+        hs_settings, clock=clock, slack=slack, mailbox=mailbox[1], signing_secret=SIGNING_SECRET
+    )
 
 
 def settle(h: AppHarness, timeout: float = 10.0) -> None:

@@ -240,7 +240,7 @@ def test_signed_malformed_requests_never_5xx_and_change_nothing(harness, caplog)
         body, content_type = raw
         if not _harmless(body.decode("utf-8", "replace")):
             return
-        reply = _post_bytes(harness, body, content_type)
+        reply = harness.signed_post(body, content_type)
         statuses[reply.status] = statuses.get(reply.status, 0) + 1
         assert reply.status < 500, (reply.status, body[:300])
 
@@ -248,26 +248,13 @@ def test_signed_malformed_requests_never_5xx_and_change_nothing(harness, caplog)
     raw()
     for size in (200_000, 999_000, 1_000_001, 3_000_000):  # large bodies: refused or answered, never 5xx
         body = urlencode({"payload": json.dumps({"type": "block_actions", "pad": "x" * size})})[:size]
-        assert _post_bytes(harness, body.encode(), FORM).status in (400, 413)
+        assert harness.signed_post(body, FORM).status in (400, 413)
 
     assert sum(statuses.values()) >= 1400 and statuses.get(400, 0) > 500, statuses
     assert _world(harness) == before
     assert harness.mailbox.messages == []
     crashes = [r for r in caplog.records if r.exc_info or "unexpected" in r.getMessage()]
     assert crashes == [], [r.getMessage() for r in crashes[:3]]
-
-
-def _post_bytes(h, body: bytes, content_type: str):
-    import hashlib
-    import hmac
-    import time
-
-    ts = str(int(time.time()))
-    sig = "v0=" + hmac.new(h.signing_secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
-    headers = {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
-    if content_type:
-        headers["Content-Type"] = content_type
-    return h.request("POST", "/slack/events", body, headers)
 
 
 def test_unsigned_or_badly_signed_requests_are_all_401(harness, caplog):

@@ -8,16 +8,14 @@ import re
 from datetime import timedelta
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from blocks.ids import ActionId
 from bot.models import FollowUp, WorkItem
 from bot.services import scan
 from tests.blockkit import assert_valid_blocks, assert_valid_view, texts
-from tests.conftest import DANA, SIGNING_SECRET
-from tests.handlers.flow import followup, settle
-from tests.harness import AppHarness
+from tests.conftest import DANA
+from tests.handlers.flow import followup, settle, start_on_hubspot
 
 HUGE = "Bartholomew-" * 250  # 3,000 characters
 NOTE = ("<!channel> <script>alert(1)</script> call me at <https://evil.example|our portal> & now. " * 600)[
@@ -83,12 +81,7 @@ def hostile(settings, clock, slack, mailbox, hubspot):
             base["associatedcompanyid"] = f"9{cid}"
         hubspot.add("contacts", cid, **(base | {k: v for k, v in props.items() if k != "company"}))
     slack.add_user("UTGT", "target@followup-demo.com")
-    hs_settings = settings.model_copy(
-        update={"hubspot_access_token": SecretStr(hubspot.token), "hubspot_api_url": hubspot.base_url}
-    )
-    h = AppHarness.start(
-        hs_settings, clock=clock, slack=slack, mailbox=mailbox[1], signing_secret=SIGNING_SECRET
-    )
+    h = start_on_hubspot(settings, clock, slack, mailbox, hubspot)
     yield h
     h.stop()
 

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import SecretStr
 
 from blocks.ids import ActionId
 from bot.services import scan
 from tests.blockkit import texts
 from tests.builders import DEMO_REQUEST, SARAH, small_book_in_hubspot
-from tests.conftest import DANA, SIGNING_SECRET
-from tests.handlers.flow import settle
-from tests.harness import AppHarness
+from tests.conftest import DANA
+from tests.handlers.flow import settle, start_on_hubspot
 
 
 @pytest.fixture
 def hubspot_harness(settings, clock, slack, mailbox, hubspot):
     small_book_in_hubspot(hubspot, clock.now())
-    hs_settings = settings.model_copy(
-        update={"hubspot_access_token": SecretStr(hubspot.token), "hubspot_api_url": hubspot.base_url}
-    )
-    h = AppHarness.start(
-        hs_settings, clock=clock, slack=slack, mailbox=mailbox[1], signing_secret=SIGNING_SECRET
-    )
+    h = start_on_hubspot(settings, clock, slack, mailbox, hubspot)
     yield h
     h.stop()
 
