@@ -37,6 +37,8 @@ def build_crm(settings: Settings, config: FollowupConfig, db: Database) -> CRM:
             base_url=settings.hubspot_api_url,
             timeout=config.timeouts.crm_seconds,
             properties=config.hubspot.properties,
+            requests_per_10s=config.hubspot.requests_per_10s,
+            searches_per_second=config.hubspot.searches_per_second,
         )
     from crm.embedded import EmbeddedCRM
 

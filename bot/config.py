@@ -68,13 +68,21 @@ Triggers = _triggers_model()
 
 
 class PipelineConfig(_Section):
-    """Deal stages that mean the deal is over (any pipeline's stage ids may be listed)."""
+    """Deal stages that mean the deal is over, by id or label. With HubSpot, every pipeline's closed stages
+    are found from the pipelines themselves; stages listed here are added to them."""
 
     won_stages: list[str] = Field(default_factory=lambda: ["closedwon"])
     lost_stages: list[str] = Field(default_factory=lambda: ["closedlost"])
 
 
 class HubSpotConfig(_Section):
+    requests_per_10s: int = Field(
+        90,
+        ge=1,
+        le=190,
+        description="This app's share of the portal's limit (100 a 10 s on most tiers, 190 on some).",
+    )
+    searches_per_second: int = Field(4, ge=1, le=5, description="HubSpot allows 5 searches a second.")
     properties: dict[str, str] = Field(
         default_factory=dict,
         description="Deal fields the rules read -> your portal's property names "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.records import Company, Contact, Deal, DraftOutput, Engagement, LeadContext, Owner
+from bot.records import Company, Contact, Deal, DraftOutput, Engagement, LeadContext, Owner, Stage
 from bot.snapshot import CardRef, FollowUpView
 
 
@@ -28,6 +29,14 @@ class CRM(Protocol):
         """The contact's (and deal's) history, newest first."""
         ...
 
+    def batch(self, contact_ids: Iterable[str], deal_ids: Iterable[str] = ()) -> AbstractContextManager[None]:
+        """Read these leads' records and history together; inside the block, reads of them are cheap."""
+        ...
+
+    def stages(self) -> list[Stage] | None:
+        """Every deal stage of every pipeline, or None where the CRM has no pipelines to ask about."""
+        ...
+
     def open_deals(self, closed_stages: list[str]) -> list[Deal]: ...
     def deals_in_stages(self, stages: list[str]) -> list[Deal]:
         """Deals in any of `stages` (e.g. closed lost, for nurture)."""
@@ -43,8 +52,25 @@ class CRM(Protocol):
         body: str,
         message_id: str,
         sent_at: datetime,
-    ) -> str: ...
-    def log_note(self, *, contact_id: str, deal_id: str | None, body: str, at: datetime) -> str: ...
+        sender: str | None = None,
+        recipient: str | None = None,
+        company_id: str | None = None,
+    ) -> str:
+        """Log a sent email once per Message-ID (a retry finds the first), with its From and To."""
+        ...
+
+    def log_note(
+        self,
+        *,
+        contact_id: str,
+        deal_id: str | None,
+        body: str,
+        at: datetime,
+        marker: str | None = None,
+        company_id: str | None = None,
+    ) -> str:
+        """Add a note; with a `marker`, once (a retry finds the first)."""
+        ...
 
 
 class Drafter(Protocol):

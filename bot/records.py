@@ -120,6 +120,16 @@ class LeadContext(BaseModel):
         return self.engagements[0] if self.engagements else None
 
 
+class Stage(BaseModel):
+    """A deal stage of one of the CRM's pipelines, and whether it ends the deal (and how)."""
+
+    id: str
+    label: str
+    pipeline: str
+    closed: bool
+    won: bool
+
+
 class Urgency(StrEnum):
     LOW = "low"
     MEDIUM = "medium"

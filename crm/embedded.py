@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
 
 from bot.db import Database
-from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner
+from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner, Stage
 from crm.tables import CrmCompany, CrmContact, CrmDeal, CrmEngagement, CrmOwner
 
 
@@ -92,6 +94,12 @@ class EmbeddedCRM:
             )
             return [_engagement(r) for r in rows]
 
+    def batch(self, contact_ids: Iterable[str], deal_ids: Iterable[str] = ()) -> AbstractContextManager[None]:
+        return nullcontext()  # reads are local queries: nothing to gain from batching
+
+    def stages(self) -> list[Stage] | None:
+        return None  # no pipelines: the configured stage ids are the closed ones
+
     def open_deals(self, closed_stages: list[str]) -> list[Deal]:
         with self.db.session() as s:
             rows = s.scalars(select(CrmDeal).where(CrmDeal.stage.not_in(closed_stages)).order_by(CrmDeal.id))
@@ -112,6 +120,9 @@ class EmbeddedCRM:
         body: str,
         message_id: str,
         sent_at: datetime,
+        sender: str | None = None,
+        recipient: str | None = None,
+        company_id: str | None = None,
     ) -> str:
         """Idempotent on the Message-ID: a retried log after a crash finds the first one."""
         with self.db.session() as s:
@@ -130,8 +141,25 @@ class EmbeddedCRM:
             message_id=message_id,
         )
 
-    def log_note(self, *, contact_id: str, deal_id: str | None, body: str, at: datetime) -> str:
-        return self._add(type="note", occurred_at=at, body=body, contact_id=contact_id, deal_id=deal_id)
+    def log_note(
+        self,
+        *,
+        contact_id: str,
+        deal_id: str | None,
+        body: str,
+        at: datetime,
+        marker: str | None = None,
+        company_id: str | None = None,
+    ) -> str:
+        """Idempotent on the marker (kept in the message_id column)."""
+        if marker:
+            with self.db.session() as s:
+                existing = s.scalar(select(CrmEngagement.id).where(CrmEngagement.message_id == marker))
+            if existing:
+                return existing
+        return self._add(
+            type="note", occurred_at=at, body=body, contact_id=contact_id, deal_id=deal_id, message_id=marker
+        )
 
     def _add(self, **fields: object) -> str:
         eid = f"eng-{uuid.uuid4().hex[:12]}"

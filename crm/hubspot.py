@@ -1,31 +1,37 @@
-"""The CRM port on HubSpot, through the official hubspot-api-client. Vendor types stay in this module."""
+"""The CRM port on HubSpot's date-based (2026-03) API. Vendor shapes stay in this module.
+
+Reads are batched: searches take 200 a page and walk past HubSpot's 10,000-result cap in `hs_object_id`
+windows; the context of a batch of leads is read with batch reads of 100 ids, batched associations of 1,000
+and one owner list; engagements are read newest first, at most `limit` per record."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hubspot import HubSpot
-from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
-from hubspot.crm.objects import (
-    BatchReadInputSimplePublicObjectId,
-    PublicObjectSearchRequest,
-    SimplePublicObjectInputForCreate,
-)
-
-from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner
+from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner, Stage
+from crm.hubspot_http import ASSOCIATIONS, OBJECTS, OWNERS, PIPELINES, HubSpotHTTP, RateBudget
 
 log = logging.getLogger(__name__)
 
-# HubSpot-defined association type ids (engagement → record)
+# HubSpot-defined association type ids, from → to (HubSpot's association schema)
 ASSOC = {
     ("emails", "contacts"): 198,
+    ("emails", "companies"): 186,
     ("emails", "deals"): 210,
     ("notes", "contacts"): 202,
+    ("notes", "companies"): 190,
     ("notes", "deals"): 214,
+    ("tasks", "contacts"): 204,
+    ("tasks", "companies"): 192,
+    ("tasks", "deals"): 216,
 }
 ENGAGEMENT_TYPES = ("emails", "calls", "notes", "meetings")
 PROPS = {
@@ -48,50 +54,41 @@ CONTACT_PROPS = [
     "recent_conversion_event_name",
     "message",
 ]
+COMPANY_PROPS = ["name", "domain", "industry", "numberofemployees"]
 DEAL_PROPS = [
     "dealname",
     "dealstage",
+    "pipeline",
     "amount",
     "closedate",
     "hubspot_owner_id",
     "hs_lastmodifieddate",
     "hs_v2_date_entered_current_stage",
 ]
-PAGE = 100
+PAGE = 200  # search page size: HubSpot's maximum
+SEARCH_CAP = 10_000  # HubSpot answers no search page past this many results
+BATCH = 100  # ids per batch read
+ASSOC_BATCH = 1000  # ids per batch association read
+CACHE_SECONDS = 600.0  # owners and pipelines change rarely
 # our Deal field -> HubSpot deal property; `[hubspot.properties]` in followup.toml overrides these
 DEFAULT_DEAL_FIELDS = {"quote_expires_at": "quote_expiration_date", "lost_reason": "closed_lost_reason"}
-
-
-def _factory_with_timeout(timeout: float) -> Callable[[Any, str, dict], Any]:
-    """hubspot-api-client sets no timeout on its requests; this API factory (the SDK's documented hook)
-    gives every request of every API a default one."""
-    from hubspot.discovery.discovery_base import DiscoveryBase
-
-    def factory(package: Any, api_name: str, config: dict) -> Any:
-        api = DiscoveryBase._default_api_factory(package, api_name, config)
-        rest = api.api_client.rest_client
-        send = rest.request
-
-        def request(*args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
-            return send(*args, _request_timeout=_request_timeout or timeout, **kwargs)
-
-        rest.request = request
-        return api
-
-    return factory
 
 
 def _ms(at: datetime) -> str:
     return str(int(at.timestamp() * 1000))
 
 
-def _when(value: str | None) -> datetime | None:
+def _when(value: Any) -> datetime | None:
     """HubSpot sends instants as ISO 8601 or as epoch milliseconds, depending on the property."""
-    if not value:
+    if not value or not isinstance(value, str | int):
         return None
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value) / 1000, UTC)
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    text = str(value)
+    try:
+        if text.lstrip("-").isdigit():
+            return datetime.fromtimestamp(int(text) / 1000, UTC)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 # kind -> (our type, subject property, body property, direction property, its value for "inbound")
@@ -109,51 +106,85 @@ SHAPES: dict[str, tuple[EngagementType, str | None, str, str | None, str | None]
 }
 
 
-def _engagement(kind: str, obj: Any, contact_id: str | None) -> Engagement:
-    p = obj.properties or {}
+def _props(obj: dict[str, Any]) -> dict[str, Any]:
+    props = obj.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def _engagement(kind: str, obj: dict[str, Any], contact_id: str | None, deal_id: str | None) -> Engagement:
+    p = _props(obj)
     our_type, subject, body, direction_prop, inbound_value = SHAPES[kind]
     direction = None
     if our_type is not EngagementType.NOTE:
         inbound = direction_prop is not None and p.get(direction_prop) == inbound_value
         direction = "inbound" if inbound else "outbound"
     return Engagement(
-        id=f"{kind}-{obj.id}",
+        id=f"{kind}-{obj['id']}",
         type=our_type,
-        occurred_at=_when(p.get("hs_timestamp")) or obj.created_at,
+        occurred_at=_when(p.get("hs_timestamp")) or _when(obj.get("createdAt")) or datetime.now(UTC),
         direction=direction,
         subject=p.get(subject) if subject else None,
         body=p.get(body) or "",
         contact_id=contact_id,
+        deal_id=deal_id,
         owner_id=p.get("hubspot_owner_id"),
     )
 
 
-def _form_fill(contact: Any) -> Engagement | None:
+def _form_fill(obj: dict[str, Any]) -> Engagement | None:
     """HubSpot keeps form submissions on the contact: the latest one is an inbound inquiry."""
-    p = contact.properties or {}
+    p = _props(obj)
     at = _when(p.get("recent_conversion_date"))
     if at is None:
         return None
     return Engagement(
-        id=f"form-{contact.id}-{_ms(at)}",
+        id=f"form-{obj['id']}-{_ms(at)}",
         type=EngagementType.FORM,
         occurred_at=at,
         direction="inbound",
         subject=p.get("recent_conversion_event_name"),
         body=p.get("message") or "",
-        contact_id=contact.id,
+        contact_id=str(obj["id"]),
         owner_id=p.get("hubspot_owner_id"),
     )
 
 
-def _found(get: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """The record, or None where HubSpot answers 404; any other error is raised."""
-    try:
-        return get(*args, **kwargs)
-    except Exception as exc:
-        if getattr(exc, "status", None) == 404:
-            return None
-        raise
+def _contact(obj: dict[str, Any]) -> Contact:
+    p = _props(obj)
+    return Contact(
+        id=str(obj["id"]),
+        email=p.get("email") or "",
+        first_name=p.get("firstname") or "",
+        last_name=p.get("lastname") or "",
+        title=p.get("jobtitle"),
+        phone=p.get("phone"),
+        company_id=p.get("associatedcompanyid") or None,
+        owner_id=p.get("hubspot_owner_id") or None,
+        lead_source=p.get("hs_analytics_source"),
+        created_at=_when(p.get("createdate")),
+    )
+
+
+def _company(obj: dict[str, Any]) -> Company:
+    p = _props(obj)
+    employees = str(p.get("numberofemployees") or "")
+    return Company(
+        id=str(obj["id"]),
+        name=p.get("name") or "",
+        domain=p.get("domain"),
+        industry=p.get("industry"),
+        employees=int(employees) if employees.isdigit() else None,
+    )
+
+
+@dataclass
+class _Batch:
+    """What one batch of reads fetched, for the thread that asked for it."""
+
+    contacts: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    deals: dict[str, Deal | None] = field(default_factory=dict)
+    companies: dict[str, Company | None] = field(default_factory=dict)
+    history: dict[tuple[str, str | None], list[Engagement]] = field(default_factory=dict)
 
 
 class HubSpotCRM:
@@ -166,89 +197,207 @@ class HubSpotCRM:
         base_url: str | None = None,
         timeout: float = 20.0,
         properties: dict[str, str] | None = None,
+        requests_per_10s: int = 100,
+        searches_per_second: int = 5,
+        history_limit: int = 10,
     ) -> None:
-        options: dict[str, Any] = {
-            "access_token": access_token,
-            "api_factory": _factory_with_timeout(timeout),
-        }
-        if base_url:
-            options["host"] = base_url.rstrip("/")
-        self.client = HubSpot(**options)
+        self.http = HubSpotHTTP(
+            access_token,
+            base_url=base_url,
+            timeout=timeout,
+            budget=RateBudget(per_10s=requests_per_10s, search_per_s=searches_per_second),
+        )
         # our Deal field -> the portal's property holding it (quote expiry and lost reason vary by portal)
         self.props = {**DEFAULT_DEAL_FIELDS, **(properties or {})}
         self.deal_props = [*DEAL_PROPS, *self.props.values()]
+        self.history_limit = history_limit
+        self._owners: tuple[float, dict[str, Owner]] | None = None
+        self._stages: tuple[float, list[Stage]] | None = None
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    # --- batches ---------------------------------------------------------------
+    @contextmanager
+    def batch(self, contact_ids: Iterable[str], deal_ids: Iterable[str] = ()) -> Iterator[None]:
+        """Read the records and recent history of many leads in a few batched calls; inside the block this
+        thread's reads of them are answered from what was fetched."""
+        outer = getattr(self._local, "batch", None)
+        self._local.batch = self._fetch(sorted(set(contact_ids)), sorted(set(deal_ids)))
+        try:
+            yield
+        finally:
+            self._local.batch = outer
+
+    def _cached(self) -> _Batch | None:
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        return batch
+
+    def _fetch(self, contact_ids: list[str], deal_ids: list[str]) -> _Batch:
+        out = _Batch()
+        deals = self._read("deals", deal_ids, self.deal_props)
+        deal_contacts = self._associated("deals", "contacts", deal_ids)
+        deal_companies = self._associated("deals", "companies", deal_ids)
+        for d in deals:
+            out.deals[str(d["id"])] = self._deal(
+                d, deal_contacts.get(str(d["id"])), deal_companies.get(str(d["id"]))
+            )
+        for i in deal_ids:
+            out.deals.setdefault(i, None)
+        wanted_contacts = sorted(
+            {*contact_ids, *(d.contact_id for d in out.deals.values() if d and d.contact_id)}
+        )
+        for c in self._read("contacts", wanted_contacts, CONTACT_PROPS):
+            out.contacts[str(c["id"])] = c
+        for i in wanted_contacts:
+            out.contacts.setdefault(i, None)
+        company_ids = {_props(c).get("associatedcompanyid") for c in out.contacts.values() if c} | {
+            d.company_id for d in out.deals.values() if d
+        }
+        for co in self._read("companies", sorted(i for i in company_ids if i), COMPANY_PROPS):
+            out.companies[str(co["id"])] = _company(co)
+        out.history = self._histories(contact_ids, deal_ids, out)
+        return out
+
+    def _histories(
+        self, contact_ids: list[str], deal_ids: list[str], fetched: _Batch
+    ) -> dict[tuple[str, str | None], list[Engagement]]:
+        """Per record, its newest engagements (HubSpot's ids grow with creation, so the highest ids are the
+        newest): only those are read, not the whole history."""
+        per_record: dict[tuple[str, str], dict[str, list[str]]] = {}
+        for kind in ENGAGEMENT_TYPES:
+            for from_type, ids in (("contacts", contact_ids), ("deals", deal_ids)):
+                for record, linked in self._associated_all(from_type, kind, ids).items():
+                    newest = sorted(linked, key=lambda i: int(i) if i.isdigit() else 0, reverse=True)
+                    per_record.setdefault((from_type, record), {})[kind] = newest[: self.history_limit * 2]
+        wanted: dict[str, set[str]] = {kind: set() for kind in ENGAGEMENT_TYPES}
+        for by_kind in per_record.values():
+            for kind, ids in by_kind.items():
+                wanted[kind].update(ids)
+        objects = {
+            kind: {str(o["id"]): o for o in self._read(kind, sorted(ids), PROPS[kind])}
+            for kind, ids in wanted.items()
+        }
+        history: dict[tuple[str, str | None], list[Engagement]] = {}
+        for contact_id in contact_ids:
+            found = self._assemble(per_record, objects, ("contacts", contact_id), contact_id, None)
+            contact = fetched.contacts.get(contact_id)
+            form = _form_fill(contact) if contact else None
+            history[(contact_id, None)] = [*found, *([form] if form else [])]
+        for deal_id in deal_ids:
+            history[("deal", deal_id)] = self._assemble(
+                per_record, objects, ("deals", deal_id), None, deal_id
+            )
+        return history
+
+    @staticmethod
+    def _assemble(
+        per_record: dict[tuple[str, str], dict[str, list[str]]],
+        objects: dict[str, dict[str, dict[str, Any]]],
+        key: tuple[str, str],
+        contact_id: str | None,
+        deal_id: str | None,
+    ) -> list[Engagement]:
+        out = []
+        for kind, ids in per_record.get(key, {}).items():
+            out += [
+                _engagement(kind, objects[kind][i], contact_id, deal_id) for i in ids if i in objects[kind]
+            ]
+        return out
 
     # --- records ---------------------------------------------------------------
     def get_contact(self, contact_id: str) -> Contact | None:
-        c = _found(self.client.crm.contacts.basic_api.get_by_id, contact_id, properties=CONTACT_PROPS)
-        if c is None:
-            return None
-        p = c.properties or {}
-        return Contact(
-            id=c.id,
-            email=p.get("email") or "",
-            first_name=p.get("firstname") or "",
-            last_name=p.get("lastname") or "",
-            title=p.get("jobtitle"),
-            phone=p.get("phone"),
-            company_id=p.get("associatedcompanyid"),
-            owner_id=p.get("hubspot_owner_id"),
-            lead_source=p.get("hs_analytics_source"),
-            created_at=_when(p.get("createdate")),
-        )
+        batch = self._cached()
+        if batch and contact_id in batch.contacts:
+            found = batch.contacts[contact_id]
+        else:
+            found = self.http.get(f"{OBJECTS}/contacts/{contact_id}", {"properties": ",".join(CONTACT_PROPS)})
+        return _contact(found) if found else None
 
     def get_company(self, company_id: str) -> Company | None:
-        c = _found(
-            self.client.crm.companies.basic_api.get_by_id,
-            company_id,
-            properties=["name", "domain", "industry", "numberofemployees"],
-        )
-        if c is None:
-            return None
-        p = c.properties or {}
-        employees = p.get("numberofemployees")
-        return Company(
-            id=c.id,
-            name=p.get("name") or "",
-            domain=p.get("domain"),
-            industry=p.get("industry"),
-            employees=int(employees) if employees and employees.isdigit() else None,
-        )
+        batch = self._cached()
+        if batch and company_id in batch.companies:
+            return batch.companies[company_id]
+        found = self.http.get(f"{OBJECTS}/companies/{company_id}", {"properties": ",".join(COMPANY_PROPS)})
+        return _company(found) if found else None
 
     def get_deal(self, deal_id: str) -> Deal | None:
-        d = _found(
-            self.client.crm.deals.basic_api.get_by_id,
-            deal_id,
-            properties=self.deal_props,
-            associations=["contacts", "companies"],
-        )
-        if d is None:
+        batch = self._cached()
+        if batch and deal_id in batch.deals:
+            return batch.deals[deal_id]
+        found = self.http.get(f"{OBJECTS}/deals/{deal_id}", {"properties": ",".join(self.deal_props)})
+        if found is None:
             return None
-        assoc = d.associations or {}
-        return self._deal(
-            d.id,
-            d.properties or {},
-            self._first(assoc.get("contacts")),
-            self._first(assoc.get("companies")),
-            d.updated_at,
-        )
+        contacts = self._associated("deals", "contacts", [deal_id])
+        companies = self._associated("deals", "companies", [deal_id])
+        return self._deal(found, contacts.get(deal_id), companies.get(deal_id))
 
     def get_owner(self, owner_id: str) -> Owner | None:
-        o = _found(self.client.crm.owners.owners_api.get_by_id, int(owner_id))
-        if o is None:
-            return None
-        return Owner(
-            id=str(o.id), email=o.email or "", first_name=o.first_name or "", last_name=o.last_name or ""
-        )
+        return self.owners().get(str(owner_id))
+
+    def owners(self) -> dict[str, Owner]:
+        """Every owner of the portal, read once (a page of up to 500) and kept for ten minutes."""
+        with self._lock:
+            if self._owners and time.monotonic() - self._owners[0] < CACHE_SECONDS:
+                return self._owners[1]
+        found: dict[str, Owner] = {}
+        after: str | None = None
+        while True:
+            page = self.http.get(OWNERS, {"limit": 500, **({"after": after} if after else {})}) or {}
+            for o in page.get("results") or []:
+                found[str(o["id"])] = Owner(
+                    id=str(o["id"]),
+                    email=o.get("email") or "",
+                    first_name=o.get("firstName") or "",
+                    last_name=o.get("lastName") or "",
+                )
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+        with self._lock:
+            self._owners = (time.monotonic(), found)
+        return found
+
+    def stages(self) -> list[Stage]:
+        """Every deal stage of every pipeline, with whether it is closed (and won) from its metadata."""
+        with self._lock:
+            if self._stages and time.monotonic() - self._stages[0] < CACHE_SECONDS:
+                return self._stages[1]
+        found: list[Stage] = []
+        for p in (self.http.get(f"{PIPELINES}/deals") or {}).get("results") or []:
+            for s in p.get("stages") or []:
+                meta = s.get("metadata") or {}
+                closed = str(meta.get("isClosed", "")).lower() == "true"
+                try:
+                    won = closed and float(meta.get("probability", 0)) >= 1.0
+                except (TypeError, ValueError):
+                    won = False
+                found.append(
+                    Stage(
+                        id=str(s["id"]),
+                        label=s.get("label") or "",
+                        pipeline=str(p["id"]),
+                        closed=closed,
+                        won=won,
+                    )
+                )
+        with self._lock:
+            self._stages = (time.monotonic(), found)
+        return found
 
     # --- history ---------------------------------------------------------------
     def engagements_since(self, since: datetime) -> list[Engagement]:
         found: list[Engagement] = []
         for kind in ENGAGEMENT_TYPES:
-            objects = list(self._search(kind, "hs_timestamp", "GTE", _ms(since), PROPS[kind]))
-            contacts = self._associated(kind, "contacts", [o.id for o in objects])
-            found += [_engagement(kind, o, contacts.get(o.id)) for o in objects]
-        for contact in self._search("contacts", "recent_conversion_date", "GTE", _ms(since), CONTACT_PROPS):
+            objects = list(self._search(kind, [_filter("hs_timestamp", "GTE", _ms(since))], PROPS[kind]))
+            ids = [str(o["id"]) for o in objects]
+            contacts = self._associated(kind, "contacts", ids)
+            deals = self._associated(kind, "deals", ids)
+            found += [
+                _engagement(kind, o, contacts.get(str(o["id"])), deals.get(str(o["id"]))) for o in objects
+            ]
+        for contact in self._search(
+            "contacts", [_filter("recent_conversion_date", "GTE", _ms(since))], CONTACT_PROPS
+        ):
             form = _form_fill(contact)
             if form:
                 found.append(form)
@@ -257,44 +406,37 @@ class HubSpotCRM:
     def engagements_for(
         self, *, contact_id: str, deal_id: str | None = None, limit: int = 10
     ) -> list[Engagement]:
-        contact = self.client.crm.contacts.basic_api.get_by_id(
-            contact_id, properties=CONTACT_PROPS, associations=list(ENGAGEMENT_TYPES)
-        )
-        ids: dict[str, set[str]] = {kind: set() for kind in ENGAGEMENT_TYPES}
-        for kind, coll in (contact.associations or {}).items():
-            if kind in ids and coll is not None:
-                ids[kind].update(a.id for a in coll.results)
+        batch = self._cached()
+        if (
+            batch is None
+            or (contact_id, None) not in batch.history
+            or (deal_id and ("deal", deal_id) not in batch.history)
+        ):
+            batch = self._fetch([contact_id], [deal_id] if deal_id else [])
+        found = {e.id: e for e in batch.history.get((contact_id, None), [])}
         if deal_id:
-            deal = self.client.crm.deals.basic_api.get_by_id(deal_id, associations=list(ENGAGEMENT_TYPES))
-            for kind, coll in (deal.associations or {}).items():
-                if kind in ids and coll is not None:
-                    ids[kind].update(a.id for a in coll.results)
-        found = [
-            _engagement(kind, o, contact_id) for kind, wanted in ids.items() for o in self._read(kind, wanted)
-        ]
-        form = _form_fill(contact)
-        if form:
-            found.append(form)
-        return sorted(found, key=lambda e: (e.occurred_at, e.id), reverse=True)[:limit]
+            for e in batch.history.get(("deal", deal_id), []):
+                found.setdefault(e.id, e.model_copy(update={"contact_id": contact_id}))
+        return sorted(found.values(), key=lambda e: (e.occurred_at, e.id), reverse=True)[:limit]
 
     def open_deals(self, closed_stages: list[str]) -> list[Deal]:
-        return self._deals_where("NOT_IN", closed_stages)
+        return self._deals_where(
+            [_filter("dealstage", "NOT_IN", values=closed_stages)] if closed_stages else []
+        )
 
     def deals_in_stages(self, stages: list[str]) -> list[Deal]:
-        return self._deals_where("IN", stages)
+        if not stages:
+            return []
+        return self._deals_where([_filter("dealstage", "IN", values=stages)])
 
-    def _deals_where(self, operator: str, stages: list[str]) -> list[Deal]:
-        request = {"filters": [{"propertyName": "dealstage", "operator": operator, "values": stages}]}
-        deals = list(self._search_request("deals", request, self.deal_props))
-        ids = [d.id for d in deals]
+    def _deals_where(self, filters: list[dict[str, Any]]) -> list[Deal]:
+        deals = list(self._search("deals", filters, self.deal_props))
+        ids = [str(d["id"]) for d in deals]
         contacts, companies = (
             self._associated("deals", "contacts", ids),
             self._associated("deals", "companies", ids),
         )
-        return [
-            self._deal(d.id, d.properties or {}, contacts.get(d.id), companies.get(d.id), d.updated_at)
-            for d in deals
-        ]
+        return [self._deal(d, contacts.get(str(d["id"])), companies.get(str(d["id"]))) for d in deals]
 
     # --- write-back ------------------------------------------------------------
     def log_email(
@@ -307,145 +449,165 @@ class HubSpotCRM:
         body: str,
         message_id: str,
         sent_at: datetime,
+        sender: str | None = None,
+        recipient: str | None = None,
+        company_id: str | None = None,
     ) -> str:
+        existing = self._find_marked("emails", "hs_email_headers", message_id)
+        if existing:  # a retry after a crash or a lost answer: the first attempt reached HubSpot
+            return existing
+        headers: dict[str, Any] = {"messageId": message_id}
+        if sender:
+            headers["from"] = {"email": sender}
+        if recipient:
+            headers["to"] = [{"email": recipient}]
         props = {
-            "hs_timestamp": sent_at.isoformat(),
+            "hs_timestamp": _ms(sent_at),
             "hs_email_direction": "EMAIL",
             "hs_email_status": "SENT",
             "hs_email_subject": subject,
             "hs_email_text": body,
-            "hs_email_headers": json.dumps({"messageId": message_id}),
+            "hs_email_headers": json.dumps(headers),
         }
         if owner_id:
             props["hubspot_owner_id"] = owner_id
-        existing = self._logged(contact_id, message_id)
-        if existing:  # a retry after a crash: the first attempt reached HubSpot
-            return existing
-        return self._create("emails", props, contact_id, deal_id)
+        return self._create("emails", props, contact_id, deal_id, company_id)
 
-    def _logged(self, contact_id: str, message_id: str) -> str | None:
-        """The email already logged on this contact with this Message-ID, if any."""
-        contact = _found(self.client.crm.contacts.basic_api.get_by_id, contact_id, associations=["emails"])
-        coll = (contact.associations or {}).get("emails") if contact else None
-        ids = [a.id for a in coll.results] if coll is not None else []
-        for email in self._read("emails", ids, ["hs_email_headers"]):
-            try:
-                headers = json.loads((email.properties or {}).get("hs_email_headers") or "{}")
-            except ValueError:
-                continue
-            if isinstance(headers, dict) and headers.get("messageId") == message_id:
-                return f"emails-{email.id}"
+    def log_note(
+        self,
+        *,
+        contact_id: str,
+        deal_id: str | None,
+        body: str,
+        at: datetime,
+        marker: str | None = None,
+        company_id: str | None = None,
+    ) -> str:
+        if marker:
+            existing = self._find_marked("notes", "hs_note_body", marker)
+            if existing:
+                return existing
+        text = f"{body}\n\n[{marker}]" if marker else body
+        return self._create(
+            "notes", {"hs_timestamp": _ms(at), "hs_note_body": text}, contact_id, deal_id, company_id
+        )
+
+    def _find_marked(self, kind: str, prop: str, marker: str) -> str | None:
+        """An earlier write carrying `marker` (a Message-ID or our own tag): search before create."""
+        for obj in self._search(kind, [_filter(prop, "CONTAINS_TOKEN", marker)], [prop]):
+            if marker in str(_props(obj).get(prop) or ""):
+                return f"{kind}-{obj['id']}"
         return None
 
-    def log_note(self, *, contact_id: str, deal_id: str | None, body: str, at: datetime) -> str:
-        return self._create(
-            "notes", {"hs_timestamp": at.isoformat(), "hs_note_body": body}, contact_id, deal_id
-        )
-
     # --- helpers ---------------------------------------------------------------
-    def _api(self, kind: str) -> Any:
-        if kind in ("contacts", "companies", "deals"):
-            return getattr(self.client.crm, kind)
-        return getattr(self.client.crm.objects, kind)
-
-    def _search(self, kind: str, prop: str, op: str, value: str, properties: list[str]) -> Iterator[Any]:
-        return self._search_request(
-            kind, {"filters": [{"propertyName": prop, "operator": op, "value": value}]}, properties
-        )
-
-    def _search_request(self, kind: str, group: dict, properties: list[str]) -> Iterator[Any]:
-        after: str | None = None
+    def _search(
+        self, kind: str, filters: list[dict[str, Any]], properties: list[str]
+    ) -> Iterator[dict[str, Any]]:
+        """Every match, 200 a page, in `hs_object_id` order; past HubSpot's 10,000-result cap the search
+        starts again above the last id seen, so nothing is missed."""
+        last: str | None = None
         while True:
-            request = PublicObjectSearchRequest(
-                filter_groups=[group], properties=properties, limit=PAGE, after=after, sorts=["hs_object_id"]
-            )
-            page = self._api(kind).search_api.do_search(public_object_search_request=request)
-            yield from page.results
-            if not page.paging or not page.paging.next or not page.paging.next.after:
-                return
-            after = page.paging.next.after
+            window = [*filters, *([_filter("hs_object_id", "GT", last)] if last else [])]
+            after: str | None = None
+            while True:
+                body: dict[str, Any] = {
+                    "filterGroups": [{"filters": window}] if window else [],
+                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                    "properties": properties,
+                    "limit": PAGE,
+                }
+                if after:
+                    body["after"] = after
+                page = self.http.read(f"{OBJECTS}/{kind}/search", body, search=True)
+                results = page.get("results") or []
+                yield from results
+                if results:
+                    last = str(results[-1]["id"])
+                after = ((page.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    return
+                if int(after) + PAGE > SEARCH_CAP:
+                    break  # the next page would pass the cap: a new window above `last`
 
-    def _read(self, kind: str, ids: Iterable[str], properties: list[str] | None = None) -> list[Any]:
-        wanted = sorted(ids)
-        out: list[Any] = []
-        for start in range(0, len(wanted), PAGE):
-            batch = BatchReadInputSimplePublicObjectId(
-                inputs=[{"id": i} for i in wanted[start : start + PAGE]],
-                properties=properties or PROPS[kind],
-                properties_with_history=[],
-            )
-            out += self._api(kind).batch_api.read(batch_read_input_simple_public_object_id=batch).results
+    def _read(self, kind: str, ids: Iterable[str], properties: list[str]) -> list[dict[str, Any]]:
+        wanted = sorted(set(ids))
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), BATCH):
+            body = {"inputs": [{"id": i} for i in wanted[start : start + BATCH]], "properties": properties}
+            out += self.http.read(f"{OBJECTS}/{kind}/batch/read", body).get("results") or []
         return out
 
     def _associated(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, str]:
-        """First associated record of `to_type` for each id (one request per 100 ids)."""
-        found: dict[str, str] = {}
-        for start in range(0, len(ids), PAGE):
-            request = BatchInputPublicFetchAssociationsBatchRequest(
-                inputs=[{"id": i} for i in ids[start : start + PAGE]]
-            )
-            result = self.client.crm.associations.v4.batch_api.get_page(
-                from_object_type=from_type,
-                to_object_type=to_type,
-                batch_input_public_fetch_associations_batch_request=request,
-            )
-            for row in result.results:
-                if row.to:
-                    found[row._from.id] = str(row.to[0].to_object_id)
+        """First associated record of `to_type` for each id."""
+        return {k: v[0] for k, v in self._associated_all(from_type, to_type, ids).items() if v}
+
+    def _associated_all(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, list[str]]:
+        """Every associated record of `to_type` for each id: 1,000 ids a call, following each id's paging."""
+        found: dict[str, list[str]] = {}
+        pending = [{"id": i} for i in sorted(set(ids))]
+        while pending:
+            chunk, pending = pending[:ASSOC_BATCH], pending[ASSOC_BATCH:]
+            page = self.http.read(f"{ASSOCIATIONS}/{from_type}/{to_type}/batch/read", {"inputs": chunk})
+            for row in page.get("results") or []:
+                source = str((row.get("from") or {}).get("id"))
+                found.setdefault(source, []).extend(str(t["toObjectId"]) for t in row.get("to") or [])
+                after = ((row.get("paging") or {}).get("next") or {}).get("after")
+                if after:
+                    pending.append({"id": source, "after": after})
         return found
 
-    def _create(self, kind: str, props: dict[str, str], contact_id: str, deal_id: str | None) -> str:
+    def _create(
+        self,
+        kind: str,
+        props: dict[str, str],
+        contact_id: str,
+        deal_id: str | None,
+        company_id: str | None = None,
+    ) -> str:
         associations = [
             {
-                "to": {"id": contact_id},
+                "to": {"id": to_id},
                 "types": [
-                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": ASSOC[(kind, "contacts")]}
+                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": ASSOC[(kind, to_type)]}
                 ],
             }
+            for to_type, to_id in (("contacts", contact_id), ("deals", deal_id), ("companies", company_id))
+            if to_id
         ]
-        if deal_id:
-            associations.append(
-                {
-                    "to": {"id": deal_id},
-                    "types": [
-                        {
-                            "associationCategory": "HUBSPOT_DEFINED",
-                            "associationTypeId": ASSOC[(kind, "deals")],
-                        }
-                    ],
-                }
-            )
-        created = self._api(kind).basic_api.create(
-            simple_public_object_input_for_create=SimplePublicObjectInputForCreate(
-                properties=props, associations=associations
-            )
+        created = self.http.write(
+            "POST", f"{OBJECTS}/{kind}", {"properties": props, "associations": associations}
         )
-        return f"{kind}-{created.id}"
+        return f"{kind}-{created['id']}"
 
-    @staticmethod
-    def _first(coll: Any) -> str | None:
-        return coll.results[0].id if coll is not None and coll.results else None
-
-    def _deal(
-        self,
-        deal_id: str,
-        p: dict[str, str],
-        contact_id: str | None,
-        company_id: str | None,
-        updated_at: datetime | None,
-    ) -> Deal:
+    def _deal(self, obj: dict[str, Any], contact_id: str | None, company_id: str | None) -> Deal:
+        p = _props(obj)
         entered = _when(p.get("hs_v2_date_entered_current_stage")) or _when(p.get("hs_lastmodifieddate"))
         amount = p.get("amount")
+        try:
+            value = float(amount) if amount not in (None, "") else None
+        except (TypeError, ValueError):
+            value = None
         return Deal(
-            id=deal_id,
+            id=str(obj["id"]),
             name=p.get("dealname") or "",
             stage=p.get("dealstage") or "",
-            amount=float(amount) if amount else None,
-            stage_changed_at=entered or updated_at or datetime.now(UTC),
+            amount=value,
+            stage_changed_at=entered or _when(obj.get("updatedAt")) or datetime.now(UTC),
             close_date=_when(p.get("closedate")),
             quote_expires_at=_when(p.get(self.props["quote_expires_at"])),
             lost_reason=p.get(self.props["lost_reason"]),
             contact_id=contact_id,
             company_id=company_id,
-            owner_id=p.get("hubspot_owner_id"),
+            owner_id=p.get("hubspot_owner_id") or None,
         )
+
+
+def _filter(
+    prop: str, op: str, value: str | None = None, *, values: list[str] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"propertyName": prop, "operator": op}
+    if values is not None:
+        out["values"] = values
+    else:
+        out["value"] = value
+    return out

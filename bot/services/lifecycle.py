@@ -32,13 +32,25 @@ DISMISS_LABELS = {
 
 
 def rule_context(deps: Deps) -> RuleContext:
-    p = deps.config.pipeline
-    return RuleContext(
-        crm=deps.crm,
-        calendar=deps.calendar,
-        now=deps.clock.now(),
-        pipeline=Pipeline(won_stages=p.won_stages, lost_stages=p.lost_stages),
-    )
+    return RuleContext(crm=deps.crm, calendar=deps.calendar, now=deps.clock.now(), pipeline=pipeline(deps))
+
+
+def pipeline(deps: Deps) -> Pipeline:
+    """Closed stages: where the CRM has pipelines, every pipeline's closed stages from their own metadata,
+    plus any the config names (by id or label); otherwise the configured stage ids."""
+    configured = deps.config.pipeline
+    stages = deps.crm.stages()
+    if stages is None:
+        return Pipeline(won_stages=configured.won_stages, lost_stages=configured.lost_stages)
+    named_won = {s.lower() for s in configured.won_stages}
+    named_lost = {s.lower() for s in configured.lost_stages}
+    won = [s.id for s in stages if s.won or {s.id.lower(), s.label.lower()} & named_won]
+    lost = [
+        s.id
+        for s in stages
+        if s.id not in won and ((s.closed and not s.won) or {s.id.lower(), s.label.lower()} & named_lost)
+    ]
+    return Pipeline(won_stages=won, lost_stages=lost)
 
 
 def watch_of(fu: FollowUp) -> Watch:

@@ -4,6 +4,8 @@ re-check that every open follow-up is still needed."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -173,6 +175,28 @@ def scan(deps: Deps) -> ScanResult:
         # a nurture waiting for its day does not hold the contact: a new inquiry from them comes first
         waiting = [st.value for st in OPEN_STATES if st is not State.SCHEDULED]
         busy = set(s.scalars(select(FollowUp.contact_id).where(FollowUp.state.in_(waiting))))
+    fresh = [t for t in triggers if t.dedupe_key not in known]
+    with _batched(deps, fresh):
+        _store_new(deps, triggers, known, busy, result)
+    return result
+
+
+@contextmanager
+def _batched(deps: Deps, triggers: list[Trigger]) -> Iterator[None]:
+    """The new leads' records and history in a few batched CRM reads; if that fails, each lead is read on
+    its own (and reports its own failure)."""
+    with ExitStack() as stack:
+        try:
+            contacts, deals = [t.contact_id for t in triggers], [t.deal_id for t in triggers if t.deal_id]
+            stack.enter_context(deps.crm.batch(contacts, deals))
+        except Exception as exc:
+            log.warning("batched CRM read failed (%s); reading lead by lead", type(exc).__name__)
+        yield
+
+
+def _store_new(
+    deps: Deps, triggers: list[Trigger], known: set[str], busy: set[str], result: ScanResult
+) -> None:
     for trigger in triggers:  # in rule order, so the more urgent rule wins a contact
         if trigger.dedupe_key in known:
             result.already_known += 1
@@ -197,4 +221,3 @@ def scan(deps: Deps) -> ScanResult:
             result.post_failures.append(
                 f"#{fu.id}: no Slack user for {fu.owner_name or 'the owner'} and no review channel configured"
             )
-    return result

@@ -96,8 +96,18 @@ class RuleContext:
         return self._deals[deal_id]
 
     def history_after(self, watch: Watch) -> list[Engagement]:
-        """The contact's (and deal's) engagements after the follow-up's start, oldest first."""
-        found = self.crm.engagements_for(contact_id=watch.contact_id, deal_id=watch.deal_id, limit=25)
+        """The contact's (and deal's) engagements after the follow-up's start, oldest first.
+
+        In a scan, where `recent` is read anyway, a start inside its window is answered from it (no CRM
+        call per follow-up); otherwise (an older start, or a single check before a send) the CRM is asked."""
+        if "recent" in self.__dict__ and watch.since >= self.now - RECENT:
+            found = [
+                e
+                for e in self.recent
+                if e.contact_id == watch.contact_id or (watch.deal_id and e.deal_id == watch.deal_id)
+            ]
+        else:
+            found = self.crm.engagements_for(contact_id=watch.contact_id, deal_id=watch.deal_id, limit=25)
         return sorted((e for e in found if e.occurred_at > watch.since), key=lambda e: e.occurred_at)
 
     def day(self, at: datetime) -> str:

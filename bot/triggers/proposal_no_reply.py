@@ -60,8 +60,8 @@ def detect(cfg: Config, ctx: RuleContext) -> list[Trigger]:
         if deal.stage not in cfg.stages or not deal.contact_id or deal.contact_id in proposals:
             continue
         since = deal.stage_changed_at
-        history = ctx.crm.engagements_for(contact_id=deal.contact_id, deal_id=deal.id, limit=10)
-        if not any(is_reply(e) and e.occurred_at > since for e in history):
+        history = ctx.history_after(Watch(NAME, deal.contact_id, deal.id, since, dedupe_key=""))
+        if not any(is_reply(e) for e in history):
             candidates.append((deal.contact_id, deal.id, since, f"deal:{deal.id}:{since.date()}", None))
     triggers = []
     for contact_id, deal_id, since, key, subject in candidates:
