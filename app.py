@@ -19,7 +19,7 @@ from bot.db import Database, make_engine, migrate
 from bot.drafting.offline import OfflineDrafter
 from bot.errors import ConfigError
 from bot.ports import CRM, Clock, Drafter
-from bot.services import cards, review
+from bot.services import cards, review, writeback
 from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.work.queue import Kind
@@ -108,7 +108,7 @@ def work_runner(deps: Deps, deferred: Deferred | None = None, *, holder: str | N
         Kind.REFRESH_CARDS: Handler(partial(cards.refresh_job, deps), chat=True),
         Kind.SEND: Handler(partial(review.send_job, deps), give_up=partial(review.send_gave_up, deps)),
         Kind.CRM_LOG: Handler(
-            partial(review.crm_log_job, deps), give_up=partial(review.crm_log_gave_up, deps)
+            partial(writeback.writeback_job, deps), give_up=partial(writeback.writeback_gave_up, deps)
         ),
     }
     if deferred is not None and isinstance(deps.chat, SlackChat):

@@ -76,13 +76,17 @@ class PipelineConfig(_Section):
 
 
 class HubSpotConfig(_Section):
-    requests_per_10s: int = Field(
-        90,
-        ge=1,
-        le=190,
-        description="This app's share of the portal's limit (100 a 10 s on most tiers, 190 on some).",
-    )
-    searches_per_second: int = Field(4, ge=1, le=5, description="HubSpot allows 5 searches a second.")
+    requests_per_10s: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=190,
+            description="This app's share of the portal's limit (100 a 10 s, 190 on some tiers).",
+        ),
+    ] = 90
+    searches_per_second: Annotated[
+        int, Field(ge=1, le=5, description="HubSpot allows 5 searches a second.")
+    ] = 4
     properties: dict[str, str] = Field(
         default_factory=dict,
         description="Deal fields the rules read -> your portal's property names "

@@ -84,6 +84,7 @@ class FollowUp(Base):
     sent_by: Mapped[str | None] = mapped_column(String(32))
     sent_draft_id: Mapped[int | None]
     crm_engagement_id: Mapped[str | None] = mapped_column(String(64))
+    company_id: Mapped[str | None] = mapped_column(String(64))  # the CRM company, for associations
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -103,6 +104,20 @@ class FollowUp(Base):
     @property
     def edited(self) -> bool:
         return any(d.origin == "edit" for d in self.drafts)
+
+
+class CrmWrite(Base):
+    """A record this app created in the CRM for a follow-up (the logged email, the review-trail note, the
+    owner's task), with the CRM's id: written once, so a retried job skips what is done."""
+
+    __tablename__ = "crm_writes"
+    __table_args__ = (UniqueConstraint("followup_id", "kind", name="uq_crm_writes_followup_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "email" | "trail" | "task"
+    crm_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
 
 
 class Draft(Base):

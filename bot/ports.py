@@ -72,6 +72,21 @@ class CRM(Protocol):
         """Add a note; with a `marker`, once (a retry finds the first)."""
         ...
 
+    def create_task(
+        self,
+        *,
+        contact_id: str,
+        deal_id: str | None,
+        company_id: str | None,
+        owner_id: str | None,
+        subject: str,
+        body: str,
+        due_at: datetime,
+        marker: str,
+    ) -> str:
+        """A task for the owner, once per `marker`."""
+        ...
+
 
 class Drafter(Protocol):
     name: str

@@ -153,6 +153,14 @@ def block_text(text: str | None, limit: int) -> str:
     return clean if len(clean) <= limit else clean[: limit - 1].rstrip() + "…"
 
 
+OWN_MARK = "[followup:"  # tags the notes and tasks this app writes into the CRM
+
+
+def is_own_record(text: str | None) -> bool:
+    """A note or task this app wrote (a review trail): not an interaction with the lead."""
+    return OWN_MARK in (text or "")
+
+
 def _lines(items: list[str] | None, *, count: int, limit: int) -> list[str]:
     return [text for text in (one_line(x, limit) for x in (items or [])[:count]) if text]
 

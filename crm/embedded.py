@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 
 from bot.db import Database
-from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner, Stage
+from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner, Stage, is_own_record
 from crm.tables import CrmCompany, CrmContact, CrmDeal, CrmEngagement, CrmOwner
 
 
@@ -42,6 +42,11 @@ def _deal(row: CrmDeal) -> Deal:
         company_id=row.company_id,
         owner_id=row.owner_id,
     )
+
+
+def _interactions(rows: Iterable[CrmEngagement]) -> list[Engagement]:
+    """Engagements with the lead: not the tasks and review-trail notes this app wrote itself."""
+    return [_engagement(r) for r in rows if r.type != "task" and not is_own_record(r.body)]
 
 
 class EmbeddedCRM:
@@ -77,7 +82,7 @@ class EmbeddedCRM:
                 .where(CrmEngagement.occurred_at >= since)
                 .order_by(CrmEngagement.occurred_at, CrmEngagement.id)
             )
-            return [_engagement(r) for r in rows]
+            return _interactions(rows)
 
     def engagements_for(
         self, *, contact_id: str, deal_id: str | None = None, limit: int = 10
@@ -89,10 +94,11 @@ class EmbeddedCRM:
             rows = s.scalars(
                 select(CrmEngagement)
                 .where(cond)
+                .where(CrmEngagement.type != "task")
                 .order_by(CrmEngagement.occurred_at.desc(), CrmEngagement.id.desc())
-                .limit(limit)
+                .limit(limit + 5)
             )
-            return [_engagement(r) for r in rows]
+            return _interactions(rows)[:limit]
 
     def batch(self, contact_ids: Iterable[str], deal_ids: Iterable[str] = ()) -> AbstractContextManager[None]:
         return nullcontext()  # reads are local queries: nothing to gain from batching
@@ -157,8 +163,36 @@ class EmbeddedCRM:
                 existing = s.scalar(select(CrmEngagement.id).where(CrmEngagement.message_id == marker))
             if existing:
                 return existing
+        text = f"{body}\n\n[{marker}]" if marker else body
         return self._add(
-            type="note", occurred_at=at, body=body, contact_id=contact_id, deal_id=deal_id, message_id=marker
+            type="note", occurred_at=at, body=text, contact_id=contact_id, deal_id=deal_id, message_id=marker
+        )
+
+    def create_task(
+        self,
+        *,
+        contact_id: str,
+        deal_id: str | None,
+        company_id: str | None,
+        owner_id: str | None,
+        subject: str,
+        body: str,
+        due_at: datetime,
+        marker: str,
+    ) -> str:
+        with self.db.session() as s:
+            existing = s.scalar(select(CrmEngagement.id).where(CrmEngagement.message_id == marker))
+        if existing:
+            return existing
+        return self._add(
+            type="task",
+            occurred_at=due_at,
+            subject=subject,
+            body=f"{body}\n\n[{marker}]",
+            contact_id=contact_id,
+            deal_id=deal_id,
+            owner_id=owner_id,
+            message_id=marker,
         )
 
     def _add(self, **fields: object) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner, Stage
+from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner, Stage, is_own_record
 from crm.hubspot_http import ASSOCIATIONS, OBJECTS, OWNERS, PIPELINES, HubSpotHTTP, RateBudget
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,11 @@ def _engagement(kind: str, obj: dict[str, Any], contact_id: str | None, deal_id:
         deal_id=deal_id,
         owner_id=p.get("hubspot_owner_id"),
     )
+
+
+def _own(obj: dict[str, Any]) -> bool:
+    """A note this app wrote (the review trail): not an interaction with the lead."""
+    return is_own_record(_props(obj).get("hs_note_body"))
 
 
 def _form_fill(obj: dict[str, Any]) -> Engagement | None:
@@ -300,7 +305,9 @@ class HubSpotCRM:
         out = []
         for kind, ids in per_record.get(key, {}).items():
             out += [
-                _engagement(kind, objects[kind][i], contact_id, deal_id) for i in ids if i in objects[kind]
+                _engagement(kind, objects[kind][i], contact_id, deal_id)
+                for i in ids
+                if i in objects[kind] and not _own(objects[kind][i])
             ]
         return out
 
@@ -388,7 +395,8 @@ class HubSpotCRM:
     def engagements_since(self, since: datetime) -> list[Engagement]:
         found: list[Engagement] = []
         for kind in ENGAGEMENT_TYPES:
-            objects = list(self._search(kind, [_filter("hs_timestamp", "GTE", _ms(since))], PROPS[kind]))
+            found_objects = self._search(kind, [_filter("hs_timestamp", "GTE", _ms(since))], PROPS[kind])
+            objects = [o for o in found_objects if not _own(o)]
             ids = [str(o["id"]) for o in objects]
             contacts = self._associated(kind, "contacts", ids)
             deals = self._associated(kind, "deals", ids)
@@ -453,7 +461,7 @@ class HubSpotCRM:
         recipient: str | None = None,
         company_id: str | None = None,
     ) -> str:
-        existing = self._find_marked("emails", "hs_email_headers", message_id)
+        existing = self._find_marked("emails", "hs_email_headers", message_id, contact_id)
         if existing:  # a retry after a crash or a lost answer: the first attempt reached HubSpot
             return existing
         headers: dict[str, Any] = {"messageId": message_id}
@@ -484,7 +492,7 @@ class HubSpotCRM:
         company_id: str | None = None,
     ) -> str:
         if marker:
-            existing = self._find_marked("notes", "hs_note_body", marker)
+            existing = self._find_marked("notes", "hs_note_body", marker, contact_id)
             if existing:
                 return existing
         text = f"{body}\n\n[{marker}]" if marker else body
@@ -492,9 +500,38 @@ class HubSpotCRM:
             "notes", {"hs_timestamp": _ms(at), "hs_note_body": text}, contact_id, deal_id, company_id
         )
 
-    def _find_marked(self, kind: str, prop: str, marker: str) -> str | None:
-        """An earlier write carrying `marker` (a Message-ID or our own tag): search before create."""
-        for obj in self._search(kind, [_filter(prop, "CONTAINS_TOKEN", marker)], [prop]):
+    def create_task(
+        self,
+        *,
+        contact_id: str,
+        deal_id: str | None,
+        company_id: str | None,
+        owner_id: str | None,
+        subject: str,
+        body: str,
+        due_at: datetime,
+        marker: str,
+    ) -> str:
+        existing = self._find_marked("tasks", "hs_task_body", marker, contact_id)
+        if existing:
+            return existing
+        props = {
+            "hs_timestamp": _ms(due_at),
+            "hs_task_subject": subject,
+            "hs_task_body": f"{body}\n\n[{marker}]",
+            "hs_task_status": "NOT_STARTED",
+            "hs_task_type": "EMAIL",
+        }
+        if owner_id:
+            props["hubspot_owner_id"] = owner_id
+        return self._create("tasks", props, contact_id, deal_id, company_id)
+
+    def _find_marked(self, kind: str, prop: str, marker: str, contact_id: str) -> str | None:
+        """An earlier write carrying `marker` (a Message-ID or our own tag) on this contact, newest first:
+        read before create, so a retried write (after a crash or a lost answer) never duplicates."""
+        linked = self._associated_all("contacts", kind, [contact_id]).get(contact_id, [])
+        newest = sorted(linked, key=lambda i: int(i) if i.isdigit() else 0, reverse=True)[:BATCH]
+        for obj in self._read(kind, newest, [prop]):
             if marker in str(_props(obj).get(prop) or ""):
                 return f"{kind}-{obj['id']}"
         return None

@@ -78,7 +78,7 @@ def test_a_full_loop_logs_ids_and_no_secrets_or_lead_text(database_url, tmp_path
     assert "SECRET" not in log and "Quackenbush" not in log and "Traceback" not in log
     records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     about = {r["msg"] for r in records if r.get("followup_id") == fid}
-    assert {"card posted (card)", "sent", "logged to the CRM"} <= about
+    assert {"card posted (card)", "sent", "written back to the CRM"} <= about
     assert any(r["logger"] == "handlers.gate" and r["level"] == "WARNING" for r in records)
     assert not any(r["logger"].startswith("slack_bolt") and r["level"] == "DEBUG" for r in records)
     # every line is a JSON record or one of the few sentences the command prints for a person

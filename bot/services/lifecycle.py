@@ -14,6 +14,7 @@ from bot.services.deps import Deps
 from bot.states import Action
 from bot.triggers import registry
 from bot.triggers.base import Pipeline, RuleContext, Watch
+from bot.work.queue import Kind, enqueue
 
 
 class DismissReason(StrEnum):
@@ -110,3 +111,4 @@ def dismiss(
             },
             detail={"reason": reason.value, "note": note},
         )
+        enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=deps.clock.now())  # the review trail, in the CRM

@@ -89,6 +89,7 @@ def _store(deps: Deps, trigger: Trigger, ctx: LeadContext) -> FollowUp | None:
                 contact_email=one_line(ctx.contact.email, 320),
                 contact_name=one_line(ctx.contact.name, 200) or "(no name)",
                 company_name=one_line(ctx.company.name, 200) if ctx.company else None,
+                company_id=ctx.company.id if ctx.company else None,
                 deal_id=ctx.deal.id if ctx.deal else None,
                 owner_crm_id=ctx.owner.id if ctx.owner else None,
                 owner_email=one_line(owner_email, 320) if owner_email else None,

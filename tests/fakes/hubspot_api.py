@@ -91,6 +91,8 @@ class FakeHubSpot:
     per_10s: int | None = None  # the portal's budget; past it, 429 (None: no limit)
     search_per_s: int | None = None
     rate_limited: int = 0  # 429s answered
+    # kinds whose next create is stored, then answered 502: HubSpot wrote it, the answer was lost
+    lose_next_create: set[str] = field(default_factory=set)
     # when set: a create is stored, then its answer waits for this event (HubSpot wrote it; the reply is lost)
     hold_creates: threading.Event | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(900000))
@@ -318,6 +320,9 @@ class FakeHubSpot:
             to_id = assoc["to"]["id"]
             to_kind = next(k for k in ("contacts", "companies", "deals") if to_id in self.objects.get(k, {}))
             self.link(kind, new_id, to_kind, to_id)
+        if kind in self.lose_next_create:
+            self.lose_next_create.discard(kind)
+            return _error(502, "BAD_GATEWAY", "upstream timed out")
         return self._json(self._object(kind, new_id, None), 201)
 
     def _batch_create(self, kind: str, body: dict[str, Any]) -> Response:

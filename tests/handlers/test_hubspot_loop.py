@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 
-from blocks.ids import ActionId
+from blocks.ids import ActionId, BlockId, CallbackId
 from bot.services import scan
 from tests.blockkit import texts
-from tests.builders import DEMO_REQUEST, SARAH, small_book_in_hubspot
+from tests.builders import DANA_EMAIL, DEAL, DEMO_REQUEST, OMAR, SARAH, small_book_in_hubspot
 from tests.conftest import DANA
 from tests.handlers.flow import settle, start_on_hubspot
 
@@ -43,3 +46,75 @@ def test_hubspot_lead_is_drafted_approved_sent_and_logged(hubspot_harness, hubsp
     assert logged["properties"]["hubspot_owner_id"] == "501"
     assert mail["Message-ID"] in logged["properties"]["hs_email_headers"]
     assert logged["associations"][0]["to"]["id"] == SARAH
+
+
+def test_the_writeback_logs_from_and_to_with_all_associations_and_the_trail_and_task_once(
+    hubspot_harness, hubspot
+):
+    h = hubspot_harness
+    scan.scan(h.deps)
+    settle(h)
+    with h.deps.db.session() as s:
+        from bot.models import FollowUp
+
+        fu = s.query(FollowUp).filter_by(contact_id=OMAR).one()
+        fid, card = fu.id, (fu.cards[0].channel, fu.cards[0].ts)
+    hubspot.lose_next_create = {"notes", "tasks"}  # HubSpot writes both, but the answers are lost
+    h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
+    h.mailbox.wait_for(1)
+    settle(h)
+    for _ in range(2):  # the queue's retries come due: one for the note, one for the task
+        h.clock.advance(timedelta(minutes=10))
+        settle(h)
+
+    by_kind = {k: [c for c in hubspot.created if c["kind"] == k] for k in ("emails", "notes", "tasks")}
+    assert [len(v) for v in by_kind.values()] == [1, 1, 1]  # each written once, retries found them
+    [email], [note], [task] = by_kind.values()
+    headers = json.loads(email["properties"]["hs_email_headers"])
+    assert headers["from"] == {"email": DANA_EMAIL} and headers["to"] == [
+        {"email": "omar.haddad@bluepeak.example"}
+    ]
+    assert email["properties"]["hs_timestamp"].isdigit()  # epoch milliseconds
+    targets = {(a["to"]["id"], a["types"][0]["associationTypeId"]) for a in email["associations"]}
+    assert targets == {(OMAR, 198), ("202", 186), (DEAL, 210)}  # contact, company, deal
+    trail = note["properties"]["hs_note_body"]
+    assert "Trigger:" in trail and "AI summary" in trail and "approved and sent by Dana Whitfield" in trail
+    assert {a["to"]["id"] for a in note["associations"]} == {OMAR, "202", DEAL}
+    assert (
+        task["properties"]["hubspot_owner_id"] == "501"
+        and task["properties"]["hs_task_status"] == "NOT_STARTED"
+    )
+    with h.deps.db.session() as s:
+        from bot.models import CrmWrite
+
+        kinds = {w.kind: w.crm_id for w in s.query(CrmWrite).filter_by(followup_id=fid)}
+    assert kinds == {
+        "email": f"emails-{email['id']}",
+        "trail": f"notes-{note['id']}",
+        "task": f"tasks-{task['id']}",
+    }
+    # the note and the task are not mistaken for an interaction with the lead on the next scan
+    history = h.deps.crm.engagements_for(contact_id=OMAR, deal_id=DEAL)
+    assert all("review trail" not in e.body for e in history)
+
+
+def test_an_edit_shows_as_a_diff_and_a_dismissal_writes_the_trail(hubspot_harness, hubspot):
+    h = hubspot_harness
+    scan.scan(h.deps)
+    settle(h)
+    with h.deps.db.session() as s:
+        from bot.models import FollowUp
+
+        fu = s.query(FollowUp).filter_by(contact_id=SARAH).one()
+        fid, card = fu.id, (fu.cards[0].channel, fu.cards[0].ts)
+    meta = json.dumps({"followup_id": fid, "channel": card[0], "ts": card[1]})
+    values = {
+        BlockId.DISMISS_REASON: {ActionId.DISMISS_REASON_INPUT: {"selected_option": {"value": "other"}}},
+        BlockId.DISMISS_NOTE: {ActionId.DISMISS_NOTE_INPUT: {"value": "They bought from a competitor"}},
+    }
+    assert h.submit(CallbackId.DISMISS_MODAL, user=DANA, private_metadata=meta, values=values).status == 200
+    settle(h)
+    [note] = [c for c in hubspot.created if c["kind"] == "notes"]
+    body = note["properties"]["hs_note_body"]
+    assert "dismissed by Dana Whitfield" in body and "They bought from a competitor" in body
+    assert not [c for c in hubspot.created if c["kind"] in ("emails", "tasks")]
