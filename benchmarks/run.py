@@ -127,9 +127,10 @@ def _pg_url() -> str:
 
 def _engine_bench(name: str):  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(ROOT / "benchmarks"))
+    import crm_calls
     import engine
 
-    return getattr(engine, name)
+    return getattr(engine, name, None) or getattr(crm_calls, name)
 
 
 CASES = {
@@ -151,6 +152,7 @@ CASES = {
         hung_sends=True, rate_per_s=100, per_client=20, postgres_url=_pg_url()
     ),
     "status-pg-1m": lambda: _engine_bench("bench_status_postgres")(_pg_url()),
+    "hubspot-calls": lambda: _engine_bench("bench_hubspot_calls")(),
 }
 
 
@@ -170,7 +172,7 @@ def main() -> None:
 
 def write_report(r: dict) -> None:
     d, s1, s5, c = r["demo"], r["scan-1k"], r["scan-5k"], r["cards"]
-    s20, st = r["scan-20k"], r["status-pg-1m"]
+    s20, st, hs = r["scan-20k"], r["status-pg-1m"], r["hubspot-calls"]
     ratio = s20["per_followup_ms"] / s1["per_followup_ms"]
     lines = [
         "# Benchmarks",
@@ -215,6 +217,21 @@ def write_report(r: dict) -> None:
         ),
         f"| `/followup status` on PostgreSQL, {st['followups']:,} follow-ups over 200 reps "
         f"({st['calls']} calls) | p50 {st['p50_ms']:.1f} ms, p99 {st['p99_ms']:.1f} ms | p99 ≤ 50 ms |",
+        f"| HubSpot calls, first scan of {hs['contacts']:,} contacts / {hs['deals']:,} deals, "
+        f"{hs['leads']} leads "
+        f"(fake HubSpot enforcing 100 requests a 10 s, 5 searches a second) | {hs['first_calls']} calls in "
+        f"{hs['first_s']:.1f} s; {hs['rate_limited']} answered 429 | ≤ 150 calls |",
+        f"| HubSpot calls, rescan with nothing new | {hs['rescan_calls']} calls in {hs['rescan_s']:.1f} s, "
+        f"{hs['rescan_new']} new | ≤ 40 calls |",
+        "",
+        "HubSpot calls per endpoint (first scan; rescan):",
+        "",
+        "| endpoint | first scan | rescan |",
+        "|---|---|---|",
+        *(
+            f"| `{endpoint}` | {n} | {hs['rescan_by_endpoint'].get(endpoint, 0)} |"
+            for endpoint, n in hs["first_by_endpoint"].items()
+        ),
         "",
         "How the ack rows are measured: `followup serve` runs as its own process (its worker child, which "
         "does the sends, card updates and replies, is a second process; *app CPU* is the web process "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.db import Database
 from crm.tables import CrmCompany, CrmContact, CrmDeal, CrmEngagement, CrmOwner
@@ -191,3 +192,103 @@ def stale_book(db: Database, now: datetime, leads: int) -> list[str]:
                 )
             )
     return ids
+
+
+def hubspot_portal(hs: FakeHubSpot, now: datetime, *, contacts: int = 2000, deals: int = 1000) -> set[str]:
+    """A mid-size portal: 5 owners, 400 companies, `contacts` contacts, `deals` deals (a tenth stalled), 100
+    unanswered form fills, recent email and note traffic that triggers nothing, older history for everyone,
+    and a second pipeline whose closed stages only its metadata names. Returns the contacts that should
+    trigger (the stalled deals' contacts and the form fills)."""
+    iso = lambda at: at.isoformat()  # noqa: E731
+    from tests.fakes.hubspot_api import default_pipeline, pipeline
+
+    hs.pipelines = [
+        default_pipeline(),
+        pipeline(
+            "renewals",
+            "Renewals",
+            [
+                ("r-open", "Renewal due", "0.5", "false"),
+                ("r-won", "Renewed", "1.0", "true"),
+                ("r-lost", "Churned", "0.0", "true"),
+            ],
+        ),
+    ]
+    for n in range(5):
+        hs.owners[str(501 + n)] = {
+            "email": f"rep{n}@followup-demo.com",
+            "firstName": f"Rep{n}",
+            "lastName": "Seller",
+            "userId": n + 1,
+        }
+    for n in range(400):
+        hs.add("companies", str(200000 + n), name=f"Company {n}", domain=f"c{n}.example")
+    expected: set[str] = set()
+    ids = iter(range(700000, 10**7))
+    for n in range(contacts):
+        cid = str(100000 + n)
+        props: dict[str, Any] = {
+            "email": f"lead{n}@c{n % 400}.example",
+            "firstname": f"Lead{n}",
+            "lastname": "Prospect",
+            "hubspot_owner_id": str(501 + n % 5),
+            "associatedcompanyid": str(200000 + n % 400),
+            "createdate": iso(now - timedelta(days=200)),
+        }
+        if deals <= n < deals + 100:  # an inquiry from yesterday, unanswered
+            props |= {
+                "recent_conversion_date": iso(now - timedelta(days=1)),
+                "recent_conversion_event_name": "Contact us",
+                "message": f"Could we talk about pricing for team {n}?",
+            }
+            expected.add(cid)
+        hs.add("contacts", cid, **props)
+        for k in range(2):  # older history
+            eid = str(next(ids))
+            hs.add(
+                "emails",
+                eid,
+                hs_timestamp=iso(now - timedelta(days=90 + k)),
+                hs_email_direction="EMAIL",
+                hs_email_subject=f"Intro {k}",
+                hs_email_text="Following our chat, here is the overview.",
+            )
+            hs.link("emails", eid, "contacts", cid)
+        if 1200 <= n < 1600:  # recent outbound traffic: answers nothing, triggers nothing
+            eid = str(next(ids))
+            hs.add(
+                "emails",
+                eid,
+                hs_timestamp=iso(now - timedelta(days=3)),
+                hs_email_direction="EMAIL",
+                hs_email_subject="Newsletter",
+                hs_email_text="Our November update.",
+            )
+            hs.link("emails", eid, "contacts", cid)
+        if 1600 <= n < 1800:
+            eid = str(next(ids))
+            hs.add(
+                "notes", eid, hs_timestamp=iso(now - timedelta(days=5)), hs_note_body="Met at the trade show."
+            )
+            hs.link("notes", eid, "contacts", cid)
+    for n in range(deals):
+        did = str(300000 + n)
+        stalled = n % 10 == 0
+        renewal_closed = n % 10 == 5  # closed in the renewals pipeline long ago: not stale
+        stage = "r-won" if renewal_closed else "qualifiedtobuy"
+        entered = now - timedelta(days=40 if (stalled or renewal_closed) else 3)
+        hs.add(
+            "deals",
+            did,
+            dealname=f"Deal {n}",
+            dealstage=stage,
+            pipeline="renewals" if renewal_closed else "default",
+            amount="12000",
+            hubspot_owner_id=str(501 + n % 5),
+            hs_v2_date_entered_current_stage=iso(entered),
+        )
+        hs.link("deals", did, "contacts", str(100000 + n))
+        hs.link("deals", did, "companies", str(200000 + n % 400))
+        if stalled:
+            expected.add(str(100000 + n))
+    return expected

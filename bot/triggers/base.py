@@ -91,8 +91,12 @@ class RuleContext:
         return self.crm.open_deals(self.pipeline.closed)
 
     def deal(self, deal_id: str) -> Deal | None:
+        """The deal; from the open deals when the scan read them (no CRM call per follow-up)."""
         if deal_id not in self._deals:
-            self._deals[deal_id] = self.crm.get_deal(deal_id)
+            if "open_deals" in self.__dict__:
+                self._deals.update({d.id: d for d in self.open_deals})
+            if deal_id not in self._deals:
+                self._deals[deal_id] = self.crm.get_deal(deal_id)
         return self._deals[deal_id]
 
     def history_after(self, watch: Watch) -> list[Engagement]:

@@ -91,6 +91,7 @@ class FakeHubSpot:
     per_10s: int | None = None  # the portal's budget; past it, 429 (None: no limit)
     search_per_s: int | None = None
     rate_limited: int = 0  # 429s answered
+    fail_next: dict[str, int] = field(default_factory=dict)  # path -> status its next call is answered with
     # kinds whose next create is stored, then answered 502: HubSpot wrote it, the answer was lost
     lose_next_create: set[str] = field(default_factory=set)
     # when set: a create is stored, then its answer waits for this event (HubSpot wrote it; the reply is lost)
@@ -132,6 +133,8 @@ class FakeHubSpot:
                 self.rate_limited += 1
                 return limited
             self.requests.append(f"{request.method} {request.path}")
+            if request.path in self.fail_next:
+                return _error(self.fail_next.pop(request.path), "INTERNAL_ERROR", "try again")
             response = self._route(request)
         if self.hold_creates is not None and request.method == "POST" and response.status_code == 201:
             self.hold_creates.wait(30)
