@@ -265,6 +265,40 @@ def migrate() -> None:
     console.print("Database is up to date.")
 
 
+hubspot_cli = typer.Typer(help="HubSpot: check an install before turning it on.", no_args_is_help=True)
+cli.add_typer(hubspot_cli, name="hubspot")
+
+
+@hubspot_cli.command("check")
+def hubspot_check() -> None:
+    """Token, scopes (and what needs each), pipelines and closed stages, the deal properties the config
+    names, owners matched to Slack users: a table of ✓/✗ with how to fix each ✗; exit 1 if any ✗."""
+    from rich.table import Table
+
+    from app import build_crm, slack_client
+    from bot.adapters.slack import SlackChat
+    from bot.config import load_config
+    from crm.hubspot import HubSpotCRM
+    from crm.hubspot_check import run_checks
+
+    settings = _settings()
+    settings.require("hubspot_access_token")
+    config = load_config(settings.followup_config)
+    crm = build_crm(settings, config, None)  # type: ignore[arg-type]
+    assert isinstance(crm, HubSpotCRM)
+    chat = SlackChat(slack_client(settings, config)) if settings.slack_bot_token else None
+    checks = run_checks(crm, config, chat)
+    table = Table("", "check", "found", "how to fix", show_lines=False)
+    for c in checks:
+        mark = "[green]✓[/green]" if c.ok else "[red]✗[/red]"
+        table.add_row(mark, escape(c.name), escape(c.detail), escape(c.fix))
+    console.print(table)
+    failed = [c for c in checks if not c.ok]
+    console.print(f"{len(checks) - len(failed)} passed, {len(failed)} to fix.")
+    if failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         cli()
