@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_project_app_requests_exactly_the_scopes_the_app_checks():
-    project = json.loads((ROOT / "hubspot" / "hsproject.json").read_text())
-    app = json.loads((ROOT / "hubspot" / project["srcDir"] / "app" / "app-hsmeta.json").read_text())
+    project = json.loads((ROOT / "hubspot-project" / "hsproject.json").read_text())
+    app = json.loads((ROOT / "hubspot-project" / project["srcDir"] / "app" / "app-hsmeta.json").read_text())
     assert app["type"] == "app" and app["config"]["distribution"] == "private"
     assert app["config"]["auth"]["type"] == "static"  # one portal, a static token: no OAuth server to run
     assert sorted(app["config"]["auth"]["requiredScopes"]) == sorted(SCOPES)
