@@ -70,8 +70,8 @@ def run_checks(crm: HubSpotCRM, config: FollowupConfig, chat: Chat | None) -> li
 
 
 _TOKEN_FIX = (
-    "Create a Service Key (Development → Keys) or deploy the project app in hubspot-project/ and put its token in "
-    "HUBSPOT_ACCESS_TOKEN."
+    "Create a Service Key (Development → Keys) or deploy the project app in hubspot-project/, and put "
+    "its token in HUBSPOT_ACCESS_TOKEN."
 )
 
 
@@ -87,7 +87,8 @@ def _scopes(crm: HubSpotCRM) -> list[Check]:
                     f"Scope {scope}",
                     False,
                     f"missing: needed to {why}",
-                    f"Add {scope} to the Service Key (or to hubspot-project/src/app/app-hsmeta.json and redeploy).",
+                    f"Add {scope} to the Service Key (or to the requiredScopes in "
+                    "hubspot-project/src/app/app-hsmeta.json, and redeploy).",
                 )
             )
     return out
