@@ -54,7 +54,9 @@ def status_line(fu: FollowUpView) -> str | None:
             logged = f":warning: {clip(escape(fu.last_error), 300)}"
         else:
             logged = "logged to CRM" if fu.crm_logged else "logging to CRM…"
-        return f":white_check_mark: Sent by {person(fu.sent_by)} {slack_date(fu.sent_at)} · {logged}{edited}"
+        via = "on the HubSpot inbox thread" if fu.sent_via == "inbox" else "by email"
+        when = slack_date(fu.sent_at)
+        return f":white_check_mark: Sent by {person(fu.sent_by)} {when} {via} · {logged}{edited}"
     if fu.state is State.UNKNOWN:
         return f":grey_question: *Maybe sent.* {clip(escape(fu.last_error or ''), 700)}"
     if fu.state is State.RESOLVED:

@@ -87,6 +87,9 @@ class HubSpotConfig(_Section):
     searches_per_second: Annotated[
         int, Field(ge=1, le=5, description="HubSpot allows 5 searches a second.")
     ] = 4
+    reply_on_inbox_threads: Annotated[
+        bool, Field(description="When the lead wrote in through a HubSpot inbox, reply on that thread.")
+    ] = True
     properties: dict[str, str] = Field(
         default_factory=dict,
         description="Deal fields the rules read -> your portal's property names "

@@ -85,6 +85,7 @@ class FollowUp(Base):
     sent_draft_id: Mapped[int | None]
     crm_engagement_id: Mapped[str | None] = mapped_column(String(64))
     company_id: Mapped[str | None] = mapped_column(String(64))  # the CRM company, for associations
+    sent_via: Mapped[str | None] = mapped_column(String(20))  # "email" (SMTP) | "inbox" (the CRM's thread)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

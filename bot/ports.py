@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.records import Company, Contact, Deal, DraftOutput, Engagement, LeadContext, Owner, Stage
+from bot.records import Company, Contact, Deal, DraftOutput, Engagement, LeadContext, Owner, Stage, Thread
 from bot.snapshot import CardRef, FollowUpView
 
 
@@ -35,6 +35,23 @@ class CRM(Protocol):
 
     def stages(self) -> list[Stage] | None:
         """Every deal stage of every pipeline, or None where the CRM has no pipelines to ask about."""
+        ...
+
+    def reply_thread(self, contact_id: str) -> Thread | None:
+        """The CRM inbox thread the lead wrote in on, where a reply should go; None to send by email."""
+        ...
+
+    def send_on_thread(
+        self,
+        thread: Thread,
+        *,
+        owner_id: str | None,
+        recipient: str,
+        subject: str,
+        body: str,
+        on_handover: Callable[[], None] | None = None,
+    ) -> str:
+        """Reply on the thread (DeliveryError: surely not sent; DeliveryUnknown: maybe sent)."""
         ...
 
     def open_deals(self, closed_stages: list[str]) -> list[Deal]: ...

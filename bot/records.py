@@ -130,6 +130,15 @@ class Stage(BaseModel):
     won: bool
 
 
+class Thread(BaseModel):
+    """A CRM inbox conversation the lead wrote in on: a reply there leaves from the shared inbox."""
+
+    id: str
+    channel_id: str
+    channel_account_id: str
+    inbox_id: str | None = None
+
+
 class Urgency(StrEnum):
     LOW = "low"
     MEDIUM = "medium"

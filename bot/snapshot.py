@@ -58,6 +58,7 @@ class FollowUpView:
     crm_logged: bool = False
     cards: list[CardRef] = field(default_factory=list)
     version: int = 0  # bumped by every change a card shows
+    sent_via: str | None = None  # "email" | "inbox"
 
     @property
     def original_card(self) -> CardRef | None:
@@ -70,6 +71,7 @@ def snapshot(fu: FollowUp) -> FollowUpView:
     return FollowUpView(
         id=fu.id,
         version=fu.version,
+        sent_via=fu.sent_via,
         rule=fu.rule,
         reason=fu.reason,
         state=State(fu.state),

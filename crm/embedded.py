@@ -10,7 +10,18 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 
 from bot.db import Database
-from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner, Stage, is_own_record
+from bot.errors import DeliveryError
+from bot.records import (
+    Company,
+    Contact,
+    Deal,
+    Engagement,
+    EngagementType,
+    Owner,
+    Stage,
+    Thread,
+    is_own_record,
+)
 from crm.tables import CrmCompany, CrmContact, CrmDeal, CrmEngagement, CrmOwner
 
 
@@ -102,6 +113,12 @@ class EmbeddedCRM:
 
     def batch(self, contact_ids: Iterable[str], deal_ids: Iterable[str] = ()) -> AbstractContextManager[None]:
         return nullcontext()  # reads are local queries: nothing to gain from batching
+
+    def reply_thread(self, contact_id: str) -> Thread | None:
+        return None  # no inbox: replies go out by email
+
+    def send_on_thread(self, thread: Thread, **_: object) -> str:
+        raise DeliveryError("The embedded CRM has no inbox threads to reply on.")
 
     def stages(self) -> list[Stage] | None:
         return None  # no pipelines: the configured stage ids are the closed ones

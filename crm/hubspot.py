@@ -10,14 +10,36 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.records import Company, Contact, Deal, Engagement, EngagementType, Owner, Stage, is_own_record
-from crm.hubspot_http import ASSOCIATIONS, OBJECTS, OWNERS, PIPELINES, HubSpotHTTP, RateBudget
+from bot.errors import DeliveryError, DeliveryUnknown
+from bot.records import (
+    Company,
+    Contact,
+    Deal,
+    Engagement,
+    EngagementType,
+    Owner,
+    Stage,
+    Thread,
+    is_own_record,
+)
+from crm.hubspot_http import (
+    ASSOCIATIONS,
+    CONVERSATIONS,
+    OBJECTS,
+    OWNERS,
+    PIPELINES,
+    HubSpotError,
+    HubSpotHTTP,
+    HubSpotScopeError,
+    HubSpotUnavailable,
+    RateBudget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +87,7 @@ DEAL_PROPS = [
     "hs_lastmodifieddate",
     "hs_v2_date_entered_current_stage",
 ]
+EMAIL_CHANNEL = "1002"  # HubSpot's channel id for email in conversations inboxes
 PAGE = 200  # search page size: HubSpot's maximum
 SEARCH_CAP = 10_000  # HubSpot answers no search page past this many results
 BATCH = 100  # ids per batch read
@@ -218,6 +241,8 @@ class HubSpotCRM:
         self.history_limit = history_limit
         self._owners: tuple[float, dict[str, Owner]] | None = None
         self._stages: tuple[float, list[Stage]] | None = None
+        self._users: dict[str, str] = {}  # owner id -> HubSpot user id (the inbox actor)
+        self._no_inbox = False  # the token has no conversations scope: email goes over SMTP
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -347,6 +372,7 @@ class HubSpotCRM:
             if self._owners and time.monotonic() - self._owners[0] < CACHE_SECONDS:
                 return self._owners[1]
         found: dict[str, Owner] = {}
+        users: dict[str, str] = {}
         after: str | None = None
         while True:
             page = self.http.get(OWNERS, {"limit": 500, **({"after": after} if after else {})}) or {}
@@ -357,11 +383,14 @@ class HubSpotCRM:
                     first_name=o.get("firstName") or "",
                     last_name=o.get("lastName") or "",
                 )
+                if o.get("userId") is not None:
+                    users[str(o["id"])] = str(o["userId"])
             after = ((page.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 break
         with self._lock:
             self._owners = (time.monotonic(), found)
+            self._users = users
         return found
 
     def stages(self) -> list[Stage]:
@@ -525,6 +554,84 @@ class HubSpotCRM:
         if owner_id:
             props["hubspot_owner_id"] = owner_id
         return self._create("tasks", props, contact_id, deal_id, company_id)
+
+    # --- the shared inbox ---------------------------------------------------------
+    def reply_thread(self, contact_id: str) -> Thread | None:
+        """The open email thread this contact wrote in on through a HubSpot inbox, if any (newest first)."""
+        if self._no_inbox:
+            return None
+        try:
+            page = self.http.get(
+                f"{CONVERSATIONS}/threads",
+                {"associatedContactId": contact_id, "threadStatus": "OPEN", "limit": 20},
+            )
+        except HubSpotScopeError:
+            log.warning("no conversations scope: replies go out by email, not on inbox threads")
+            self._no_inbox = True
+            return None
+        threads = [
+            t
+            for t in (page or {}).get("results") or []
+            if str(t.get("originalChannelId")) == EMAIL_CHANNEL
+            and not t.get("archived")
+            and not t.get("spam")
+        ]
+        if not threads:
+            return None
+        newest = max(threads, key=lambda t: str(t.get("latestMessageTimestamp") or t.get("createdAt") or ""))
+        return Thread(
+            id=str(newest["id"]),
+            channel_id=str(newest["originalChannelId"]),
+            channel_account_id=str(newest["originalChannelAccountId"]),
+            inbox_id=str(newest.get("inboxId") or "") or None,
+        )
+
+    def send_on_thread(
+        self,
+        thread: Thread,
+        *,
+        owner_id: str | None,
+        recipient: str,
+        subject: str,
+        body: str,
+        on_handover: Callable[[], None] | None = None,
+    ) -> str:
+        """Reply on the thread from the shared inbox, as the owner; it lands on the timeline by itself.
+
+        Raises DeliveryError when HubSpot surely did not send it, DeliveryUnknown when it may have (a
+        timeout or a 5xx after the message was handed over): then a person decides, never a retry."""
+        user = self._users.get(owner_id or "") if owner_id else None
+        if owner_id and user is None:
+            self.owners()
+            user = self._users.get(owner_id)
+        if not user:
+            raise DeliveryError("The owner has no HubSpot user to send from the inbox as.")
+        message = {
+            "type": "MESSAGE",
+            "text": body,
+            "subject": subject,
+            "senderActorId": f"A-{user}",
+            "channelId": thread.channel_id,
+            "channelAccountId": thread.channel_account_id,
+            "recipients": [
+                {
+                    "recipientField": "TO",
+                    "deliveryIdentifiers": [{"type": "HS_EMAIL_ADDRESS", "value": recipient}],
+                }
+            ],
+            "attachments": [],
+        }
+        if on_handover:
+            on_handover()
+        try:
+            sent = self.http.write("POST", f"{CONVERSATIONS}/threads/{thread.id}/messages", message)
+        except HubSpotUnavailable as exc:
+            raise DeliveryUnknown(
+                f"HubSpot took the inbox reply but gave no answer ({exc}); it may have been sent"
+            ) from None
+        except HubSpotError as exc:
+            raise DeliveryError(f"HubSpot refused the reply on the inbox thread: {exc}") from None
+        return f"thread-{thread.id}-{sent.get('id', '')}"
 
     def _find_marked(self, kind: str, prop: str, marker: str, contact_id: str) -> str | None:
         """An earlier write carrying `marker` (a Message-ID or our own tag) on this contact, newest first:

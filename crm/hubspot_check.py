@@ -62,6 +62,7 @@ def run_checks(crm: HubSpotCRM, config: FollowupConfig, chat: Chat | None) -> li
         return [Check("HubSpot", False, str(exc), "Check HUBSPOT_API_URL and that HubSpot is reachable.")]
     checks = [Check("Token", True, "HubSpot accepted the token.")]
     checks += _scopes(crm)
+    checks += _optional_scopes(crm)
     checks += _pipelines(crm, config)
     checks += _properties(crm, config)
     if owners is not None:
@@ -92,6 +93,28 @@ def _scopes(crm: HubSpotCRM) -> list[Check]:
                 )
             )
     return out
+
+
+# optional: without them replies go out by email from the rep's address, never on the lead's inbox thread
+OPTIONAL_SCOPES: dict[str, str] = {
+    "conversations.read": "find the inbox thread a lead wrote in on",
+    "conversations.write": "reply on that thread from the shared inbox",
+}
+
+
+def _optional_scopes(crm: HubSpotCRM) -> list[Check]:
+    try:
+        crm.http.get("/conversations/conversations/2026-09/threads", {"limit": 1})
+        granted = True
+    except HubSpotScopeError:
+        granted = False
+    what = " and ".join(OPTIONAL_SCOPES.values())
+    detail = (
+        f"granted: to {what}"
+        if granted
+        else f"not granted (optional): replies go by email; with them, {what}"
+    )
+    return [Check("Scopes conversations.read/write", True, detail)]
 
 
 def _pipelines(crm: HubSpotCRM, config: FollowupConfig) -> list[Check]:

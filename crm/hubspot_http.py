@@ -29,6 +29,8 @@ ASSOCIATIONS = f"/crm/associations/{VERSION}"
 OWNERS = f"/crm/owners/{VERSION}"
 PIPELINES = f"/crm/pipelines/{VERSION}"
 PROPERTIES = f"/crm/properties/{VERSION}"
+# the Conversations API's first date-based version is 2026-09
+CONVERSATIONS = "/conversations/conversations/2026-09"
 
 
 class HubSpotError(FollowupError):

@@ -115,6 +115,7 @@ admins = ["{ADMIN}"]
 
 [timeouts]
 smtp_seconds = 2
+crm_seconds = 2
 """,
         encoding="utf-8",
     )

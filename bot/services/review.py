@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import update
 
+from bot.addresses import single_address
 from bot.errors import DeliveryError, FollowupError, WrongState
-from bot.models import Draft, FollowUp
+from bot.models import CrmWrite, Draft, FollowUp
 from bot.ports import OutgoingEmail
 from bot.records import block_text, one_line
 from bot.services import lifecycle
@@ -189,6 +190,7 @@ def send_job(deps: Deps, job: Job) -> None:
             headers={"X-Followup-Id": str(fu.id)},
         )
         watch, draft_id = lifecycle.watch_of(fu), draft.id
+        contact_id, owner_crm_id = fu.contact_id, fu.owner_crm_id
 
     reason = lifecycle.no_longer_needed(deps, watch)  # right before the send
     if reason:
@@ -198,6 +200,8 @@ def send_job(deps: Deps, job: Job) -> None:
             )
         return
 
+    # a read, before anything leaves: if HubSpot can't answer, the queue tries again later
+    thread = deps.crm.reply_thread(contact_id) if deps.config.hubspot.reply_on_inbox_threads else None
     handed_over = False
 
     def handover() -> None:
@@ -219,8 +223,19 @@ def send_job(deps: Deps, job: Job) -> None:
                 raise WrongState(f"follow-up {fid} is being sent by another worker")
         handed_over = True
 
+    thread_message: str | None = None
     try:
-        deps.mailer.send(email, on_handover=handover)
+        if thread is not None:  # the lead wrote in through the CRM's inbox: reply there, from the inbox
+            thread_message = deps.crm.send_on_thread(
+                thread,
+                owner_id=owner_crm_id,
+                recipient=single_address(email.recipient),
+                subject=email.subject,
+                body=email.body,
+                on_handover=handover,
+            )
+        else:
+            deps.mailer.send(email, on_handover=handover)
     except DeliveryError as exc:
         log.warning("not sent (%s)", type(exc).__name__, extra={"followup_id": fid})
         _fail(deps, fid, Action.DELIVERY_FAILED, str(exc), actor)
@@ -241,12 +256,22 @@ def send_job(deps: Deps, job: Job) -> None:
                 Action.DELIVERED,
                 actor=actor,
                 now=sent_at,
-                values={"sent_at": sent_at, "sent_by": actor, "sent_draft_id": draft_id, "last_error": None},
-                detail={"message_id": email.message_id},
+                values={
+                    "sent_at": sent_at,
+                    "sent_by": actor,
+                    "sent_draft_id": draft_id,
+                    "last_error": None,
+                    "sent_via": "inbox" if thread_message else "email",
+                    # on the inbox thread the message is on the CRM's timeline already
+                    "crm_engagement_id": thread_message,
+                },
+                detail={"message_id": email.message_id, "via": "inbox" if thread_message else "email"},
             )
         except WrongState:  # another worker decided "unknown" while this one was still talking to the server
             log.warning("delivered after it had been marked unknown", extra={"followup_id": fid})
             return
+        if thread_message:
+            s.add(CrmWrite(followup_id=fid, kind="email", crm_id=thread_message, created_at=sent_at))
         enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=sent_at)
     log.info("sent", extra={"followup_id": fid})
 

@@ -55,6 +55,8 @@ ALL_SCOPES = {
     "crm.objects.deals.read",
     "crm.objects.owners.read",
     "sales-email-read",
+    "conversations.read",
+    "conversations.write",
 }
 READ_SCOPE = {
     "contacts": "crm.objects.contacts.read",
@@ -85,6 +87,8 @@ class FakeHubSpot:
     links: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)  # (from, id, to) -> ids
     owners: dict[str, dict[str, Any]] = field(default_factory=dict)
     pipelines: list[dict[str, Any]] = field(default_factory=list)
+    threads: list[dict[str, Any]] = field(default_factory=list)  # conversations inbox threads
+    thread_messages: list[dict[str, Any]] = field(default_factory=list)  # replies posted on threads
     created: list[dict[str, Any]] = field(default_factory=list)  # bodies of every create call
     requests: list[str] = field(default_factory=list)  # "METHOD /path" of every call that was answered
     scopes: set[str] = field(default_factory=lambda: set(ALL_SCOPES))
@@ -122,7 +126,7 @@ class FakeHubSpot:
 
     # --- the server ------------------------------------------------------------
     def install(self) -> None:
-        self.server.expect_request(re.compile(r"^/crm/.+")).respond_with_handler(self._handle)
+        self.server.expect_request(re.compile(r"^/(crm|conversations)/.+")).respond_with_handler(self._handle)
 
     def _handle(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
@@ -178,6 +182,10 @@ class FakeHubSpot:
         body = request.get_json(silent=True) or {}
         if path.startswith(("/crm/v3/", "/crm/v4/")):
             return _error(410, "GONE", f"{path}: this app must use the date-based API versions")
+        if path == "/conversations/conversations/2026-09/threads":
+            return self._scope("conversations.read") or self._threads(request)
+        if m := re.fullmatch(r"/conversations/conversations/2026-09/threads/(\w+)/messages", path):
+            return self._scope("conversations.write") or self._reply(m[1], body)
         if path == f"/crm/owners/{V}":
             return self._scope("crm.objects.owners.read") or self._owners(request)
         if m := re.fullmatch(rf"/crm/pipelines/{V}/(\w+)", path):
@@ -203,6 +211,44 @@ class FakeHubSpot:
             props = [p for v in request.args.getlist("properties") for p in v.split(",")] or None
             return self._json(self._object(kind, obj_id, props))
         return _error(404, "NOT_FOUND", f"no route {method} {path}")
+
+    def add_thread(self, thread_id: str, contact_id: str, *, channel: str = "1002") -> None:
+        """An open thread the contact wrote in on through an inbox (1002: the email channel)."""
+        self.threads.append(
+            {
+                "id": thread_id,
+                "associatedContactId": contact_id,
+                "inboxId": "77",
+                "originalChannelId": channel,
+                "originalChannelAccountId": "555",
+                "status": "OPEN",
+                "archived": False,
+                "spam": False,
+                "createdAt": STAMP,
+                "latestMessageTimestamp": STAMP,
+            }
+        )
+
+    def _threads(self, request: Request) -> Response:
+        contact, status = request.args.get("associatedContactId"), request.args.get("threadStatus")
+        found = [
+            t
+            for t in self.threads
+            if t["associatedContactId"] == contact and (not status or t["status"] == status)
+        ]
+        return self._json({"results": found[: int(request.args.get("limit", 20))]})
+
+    def _reply(self, thread_id: str, body: dict[str, Any]) -> Response:
+        thread = next((t for t in self.threads if t["id"] == thread_id), None)
+        if thread is None:
+            return _error(404, "OBJECT_NOT_FOUND", f"thread {thread_id} not found")
+        required = ("type", "text", "senderActorId", "channelId", "channelAccountId", "recipients")
+        missing = [k for k in required if not body.get(k)]
+        if missing or body["channelId"] != thread["originalChannelId"]:
+            return _error(400, "VALIDATION_ERROR", f"missing or wrong: {missing or ['channelId']}")
+        message = {"id": str(next(self._ids)), "threadId": thread_id, **body}
+        self.thread_messages.append(message)
+        return self._json(message, 201)
 
     def _owners(self, request: Request) -> Response:
         limit = int(request.args.get("limit", 100))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from bot.services import scan
 from tests.blockkit import texts
 from tests.builders import DANA_EMAIL, DEAL, DEMO_REQUEST, OMAR, SARAH, small_book_in_hubspot
 from tests.conftest import DANA
+from tests.handlers.flow import last_update_for as last_update
 from tests.handlers.flow import settle, start_on_hubspot
 
 
@@ -118,3 +120,68 @@ def test_an_edit_shows_as_a_diff_and_a_dismissal_writes_the_trail(hubspot_harnes
     body = note["properties"]["hs_note_body"]
     assert "dismissed by Dana Whitfield" in body and "They bought from a competitor" in body
     assert not [c for c in hubspot.created if c["kind"] in ("emails", "tasks")]
+
+
+def _sarah_card(h) -> tuple[int, tuple[str, str]]:
+    from bot.models import FollowUp
+
+    with h.deps.db.session() as s:
+        fu = s.query(FollowUp).filter_by(contact_id=SARAH).one()
+        return fu.id, (fu.cards[0].channel, fu.cards[0].ts)
+
+
+def test_a_lead_who_wrote_to_the_inbox_gets_the_reply_on_that_thread(hubspot_harness, hubspot):
+    h = hubspot_harness
+    hubspot.add_thread("8801", SARAH)
+    scan.scan(h.deps)
+    settle(h)
+    fid, card = _sarah_card(h)
+    h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
+    settle(h)
+    [reply] = hubspot.thread_messages
+    assert reply["threadId"] == "8801" and reply["senderActorId"] == "A-1"  # Dana's HubSpot user
+    assert reply["recipients"][0]["deliveryIdentifiers"] == [
+        {"type": "HS_EMAIL_ADDRESS", "value": "sarah.chen@northwind.example"}
+    ]
+    assert h.mailbox.messages == []  # not also sent over SMTP
+    assert not [
+        c for c in hubspot.created if c["kind"] == "emails"
+    ]  # on the timeline already: not logged twice
+    assert [c["kind"] for c in hubspot.created] == ["notes", "tasks"]
+    shown = texts(last_update(h, card))
+    assert "on the HubSpot inbox thread" in shown and "logged to CRM" in shown
+
+
+def test_a_hung_reply_on_the_thread_is_never_sent_twice(hubspot_harness, hubspot):
+    h = hubspot_harness
+    hubspot.add_thread("8801", SARAH)
+    scan.scan(h.deps)
+    settle(h)
+    fid, card = _sarah_card(h)
+    hubspot.hold_creates = threading.Event()  # HubSpot takes the reply; its answer never comes in time
+    try:
+        h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
+        settle(h, timeout=60)
+    finally:
+        hubspot.hold_creates.set()
+    assert len(hubspot.thread_messages) == 1
+    h.clock.advance(timedelta(hours=1))
+    settle(h)
+    assert len(hubspot.thread_messages) == 1 and h.mailbox.messages == []
+    from tests.handlers.flow import followup
+
+    assert followup(h, fid).state == "unknown"  # a person decides: "It was sent" or "Send again"
+
+
+def test_without_the_conversations_scope_the_reply_goes_by_email(hubspot_harness, hubspot):
+    h = hubspot_harness
+    hubspot.add_thread("8801", SARAH)
+    hubspot.scopes -= {"conversations.read", "conversations.write"}
+    scan.scan(h.deps)
+    settle(h)
+    fid, card = _sarah_card(h)
+    h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
+    h.mailbox.wait_for(1)
+    settle(h)
+    assert hubspot.thread_messages == []
+    assert "by email" in texts(last_update(h, card))
