@@ -303,10 +303,13 @@ class HubSpotCRM:
         for by_kind in per_record.values():
             for kind, ids in by_kind.items():
                 wanted[kind].update(ids)
-        objects = {
-            kind: {str(o["id"]): o for o in self._read(kind, sorted(ids), PROPS[kind])}
-            for kind, ids in wanted.items()
-        }
+        objects: dict[str, dict[str, dict[str, Any]]] = {}
+        for kind, ids in wanted.items():
+            try:
+                objects[kind] = {str(o["id"]): o for o in self._read(kind, sorted(ids), PROPS[kind])}
+            except HubSpotScopeError as exc:  # e.g. no sales-email-read: draft from the rest of the history
+                log.warning("%s are left out of the leads' history: %s", kind, exc)
+                objects[kind] = {}
         history: dict[tuple[str, str | None], list[Engagement]] = {}
         for contact_id in contact_ids:
             found = self._assemble(per_record, objects, ("contacts", contact_id), contact_id, None)

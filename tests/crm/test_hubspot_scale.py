@@ -137,3 +137,16 @@ def test_every_call_has_a_timeout_and_a_write_is_not_retried_blindly(hubspot):
         hold.set()
     assert time.monotonic() - started < 5
     assert len([c for c in hubspot.created if c["kind"] == "notes"]) == 1  # written once, not retried
+
+
+def test_a_missing_scope_fails_only_the_rules_that_need_it_and_names_it(portal_deps, hubspot):
+    expected = hubspot_portal(hubspot, NOW, contacts=300, deals=200)
+    hubspot.scopes.discard("sales-email-read")  # emails can't be read: the engagement-reading rules can't run
+    result = scan.scan(portal_deps)
+    assert "sales-email-read" in " ".join(result.rule_failures.values())
+    assert "stale_deal" not in result.rule_failures  # deals are readable: that rule still ran
+    from bot.models import FollowUp
+
+    with portal_deps.db.session() as s:
+        stale = {fu.contact_id for fu in s.query(FollowUp).filter_by(rule="stale_deal")}
+    assert stale and stale <= expected
