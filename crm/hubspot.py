@@ -304,9 +304,10 @@ class HubSpotCRM:
             for kind, ids in by_kind.items():
                 wanted[kind].update(ids)
         objects: dict[str, dict[str, dict[str, Any]]] = {}
-        for kind, ids in wanted.items():
+        for kind, wanted_ids in wanted.items():
             try:
-                objects[kind] = {str(o["id"]): o for o in self._read(kind, sorted(ids), PROPS[kind])}
+                read = self._read(kind, sorted(wanted_ids), PROPS[kind])
+                objects[kind] = {str(o["id"]): o for o in read}
             except HubSpotScopeError as exc:  # e.g. no sales-email-read: draft from the rest of the history
                 log.warning("%s are left out of the leads' history: %s", kind, exc)
                 objects[kind] = {}
