@@ -46,6 +46,15 @@ class BusinessCalendar:
     def is_workday(self, day: date) -> bool:
         return day.weekday() in self.hours.workdays and day not in self._holidays(day.year)
 
+    def workdays_after(self, at: datetime, count: int = 3) -> list[date]:
+        """The next `count` working days after `at`'s day in the team's zone (no weekends, no holidays)."""
+        day, found = at.astimezone(self.zone).date(), list[date]()
+        while len(found) < count:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                found.append(day)
+        return found
+
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Business time between start and end (zero if end is before start)."""
         if end <= start:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -114,6 +114,10 @@ class LeadContext(BaseModel):
     deal: Deal | None = None
     owner: Owner | None = None
     engagements: list[Engagement] = Field(default_factory=list, description="newest first")
+    workdays_ahead: list[date] = Field(
+        default_factory=list,
+        description="the next working days in the team's calendar: the only days to propose",
+    )
 
     @property
     def last_interaction(self) -> Engagement | None:

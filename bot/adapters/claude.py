@@ -38,6 +38,7 @@ def _lead_json(ctx: LeadContext) -> str:
         "rep": ctx.owner.model_dump(mode="json", include={"first_name", "last_name", "email"})
         if ctx.owner
         else None,
+        "days_you_may_propose": [f"{d:%A %d %B}" for d in ctx.workdays_ahead],
         "history_newest_first": [
             e.model_dump(mode="json", exclude={"contact_id", "owner_id"}) for e in ctx.engagements
         ],

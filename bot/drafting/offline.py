@@ -25,6 +25,14 @@ INQUIRY_ASKS = {
 }
 
 
+# "about 300 employees", "a team of 40", "40 dispatchers", "a 12-person team": the lead told us their size
+TEAM_SIZE = re.compile(
+    r"\b(\d[\d,]*\+?\s*(employees|people|staff|seats|users|reps|agents|dispatchers|engineers)|team of \d+|"
+    r"\d+[- ]person)\b",
+    re.I,
+)
+
+
 def _excerpt(text: str, limit: int = 160) -> str:
     """The first sentence or so of a note, trimmed at a word boundary."""
     clean = " ".join(text.split())
@@ -77,7 +85,7 @@ def missing_information(ctx: LeadContext) -> list[str]:
         missing.append("Phone number")
     if ctx.company is None:
         missing.append("Company")
-    elif ctx.company.employees is None:
+    elif ctx.company.employees is None and not TEAM_SIZE.search(history):
         missing.append("Company size")
     if not re.search(r"\b(timeline|by q[1-4]|deadline|this quarter|next quarter|go-live)\b", history):
         missing.append("Timeline")
@@ -97,25 +105,30 @@ def _urgency(ctx: LeadContext, classification: str) -> Urgency:
 
 
 def _anchor(ctx: LeadContext) -> Engagement | None:
-    """The interaction the draft refers to: the unanswered inquiry, else the last real conversation."""
+    """The interaction the draft refers to: the unanswered inquiry, else the last real conversation, else the
+    last thing we sent. Notes are the team's own memos, never an interaction with the lead."""
     if ctx.rule == "inbound_no_response":
         inbound = [e for e in ctx.engagements if e.is_inbound]
         if inbound:
             return inbound[0]
     talk = [e for e in ctx.engagements if e.type in (EngagementType.CALL, EngagementType.MEETING)]
-    return talk[0] if talk else ctx.last_interaction
+    if talk:
+        return talk[0]
+    return next((e for e in ctx.engagements if e.type is not EngagementType.NOTE), None)
 
 
 def _reference(anchor: Engagement) -> str:
-    quote = _excerpt(anchor.body)
+    """One line that names the real last interaction. Only the lead's own words are ever quoted back to them:
+    a call or meeting body is the rep's internal note, so the draft names the conversation, not its notes."""
     when = _day(anchor.occurred_at)
+    title = one_line(anchor.subject, 80)
     if anchor.type in (EngagementType.CALL, EngagementType.MEETING):
-        return f'When we spoke on {when}, you mentioned: "{quote}".'
+        what = "call" if anchor.type is EngagementType.CALL else "meeting"
+        about = f' ("{title}")' if title else ""
+        return f"Thanks again for our {what} on {when}{about}."
     if anchor.is_inbound:
-        return f'Thanks for your message on {when}. You wrote: "{quote}".'
-    if anchor.type is EngagementType.NOTE:
-        return f'Picking up from {when}, where we left it: "{quote}".'
-    return f'On {when} I sent over "{one_line(anchor.subject, 120) or quote}".'
+        return f'Thanks for your message on {when}. You wrote: "{_excerpt(anchor.body)}".'
+    return f'On {when} I sent over "{title or "a note"}".'
 
 
 class OfflineDrafter:
@@ -131,7 +144,7 @@ class OfflineDrafter:
         company = (_name(ctx.company.name, 80) if ctx.company else "") or "your team"
         anchor = _anchor(ctx)
         reference = _reference(anchor) if anchor else f"I wanted to follow up on {company}'s interest."
-        days = _next_weekdays(ctx.as_of)
+        days = [f"{d:%A}" for d in ctx.workdays_ahead[:2]] or _next_weekdays(ctx.as_of)
 
         rule = BY_NAME.get(ctx.rule)
         subject, goal = rule.offline_ask(ctx) if rule else ("Following up", "")

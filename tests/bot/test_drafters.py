@@ -61,10 +61,17 @@ def test_offline_drafts_quote_the_last_interaction_and_make_one_ask(contexts):
         assert not re.search(r"just checking in|circling back|touching base", body, re.I), body
         own_words = re.sub(r'"[^"]*"', "", body)  # the lead's quoted words may hold questions of their own
         assert own_words.count("?") == 1, body  # one clear ask
-        quoted = re.search(r'"([^"]+)"', body)
-        assert quoted, body
-        fragment = quoted.group(1).rstrip("…").rstrip("?")
-        assert any(fragment[:40] in (e.body + (e.subject or "")) for e in ctx.engagements), (fragment, body)
+        # only the lead's own words are quoted (or the title of something we sent or held); a call's or
+        # meeting's body and a note are the rep's internal notes, never put in the lead's mouth
+        for quoted in re.findall(r'"([^"]+)"', body):
+            fragment = quoted.rstrip("…").rstrip("?")[:40]
+            own_words = [e.body for e in ctx.engagements if e.is_inbound]
+            titles = [e.subject or "" for e in ctx.engagements]
+            assert any(fragment in t for t in own_words + titles), (fragment, body)
+            internal = [e.body for e in ctx.engagements if not e.is_inbound and e.body]
+            assert not any(
+                fragment and fragment in t for t in internal if fragment not in " ".join(titles)
+            ), body
         assert ctx.contact.first_name in body
         assert out.sources and out.sources[0].id == ctx.engagements[0].id
         assert out.summary and out.classification
@@ -221,3 +228,47 @@ def test_an_over_long_claude_answer_is_clipped_like_the_offline_one(claude, cont
     _fits(out)
     assert out.subject.startswith("Re: demo Bcc:") and len(out.subject) == 200
     assert len(out.missing_information) == 10 and len(out.review_flags) == 12
+
+
+def test_internal_notes_are_never_quoted_and_only_working_days_are_proposed():
+    from datetime import date
+
+    from bot.clock import BusinessCalendar
+    from bot.config import BusinessHours
+
+    wednesday = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # the day before Thanksgiving
+    calendar = BusinessCalendar(BusinessHours(timezone="America/New_York", holidays_country="US"))
+    note = (
+        "Mentioned the Q2 implementation timeline is the key constraint; legal review of the DPA still open"
+    )
+    ctx = LeadContext(
+        rule="call_no_next_step",
+        reason="Call on Mon 23 Nov with no next step",
+        as_of=wednesday,
+        contact=Contact(id="1", email="omar@bluepeak.example", first_name="Omar", last_name="Haddad"),
+        company=Company(id="2", name="Bluepeak Health"),
+        engagements=[
+            Engagement(
+                id="e1",
+                type=EngagementType.CALL,
+                occurred_at=datetime(2026, 11, 23, 16, 0, tzinfo=UTC),
+                direction="outbound",
+                subject="Pricing call",
+                body=note,
+            ),
+            Engagement(
+                id="e2",
+                type=EngagementType.FORM,
+                occurred_at=datetime(2026, 11, 2, 16, 0, tzinfo=UTC),
+                direction="inbound",
+                body="We are a company our size (about 300 employees) looking at options.",
+            ),
+        ],
+        workdays_ahead=calendar.workdays_after(wednesday),
+    )
+    assert ctx.workdays_ahead[0] == date(2026, 11, 27)  # Thursday the 26th is Thanksgiving
+    out = OfflineDrafter().draft(ctx)
+    assert "Q2 implementation" not in out.body and "DPA" not in out.body
+    assert "Thursday" not in out.body and "Friday or Monday" in out.body
+    assert "Pricing call" in out.body  # the conversation is named, not its notes
+    assert "Company size" not in out.missing_information  # they told us: about 300 employees
