@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 
 from blocks.format import clip, escape, line, person, quote, slack_date
 from blocks.ids import SNOOZE_LABELS, ActionId, BlockId
+from bot.drafting.promises import commitments
 from bot.snapshot import FollowUpView
 from bot.states import State
 from bot.triggers.registry import label as rule_label
@@ -106,7 +107,7 @@ def _details(fu: FollowUpView) -> list[Block]:
             SectionBlock(text=MarkdownTextObject(text=clip(f":warning: *A person decides:*\n{flags}", 2900)))
         )
     label = "Draft (edited)" if fu.edited else "Draft"
-    body = quote(escape(d.body))
+    body = quote(highlighted(d.body))
     blocks += [
         DividerBlock(),
         SectionBlock(
@@ -120,6 +121,20 @@ def _details(fu: FollowUpView) -> list[Block]:
         ),
     ]
     return blocks
+
+
+def highlighted(text: str) -> str:
+    """The draft, escaped, with each commitment a person must own in bold (spans from the checker)."""
+    out, at = [], 0
+    for hit in commitments(text):
+        if "\n" in hit.text or "*" in hit.text:
+            continue
+        out += [escape(text[at : hit.start]), f"*{escape(hit.text.strip())}*"]
+        if hit.text != hit.text.rstrip():
+            out.append(" ")
+        at = hit.end
+    out.append(escape(text[at:]))
+    return "".join(out)
 
 
 def _dismiss(value: str) -> ButtonElement:
@@ -160,16 +175,21 @@ def _actions(fu: FollowUpView) -> list[Block]:
         return _row(ButtonElement(text="Retry CRM log", action_id=ActionId.CARD_RETRY_LOG, value=value))
     if fu.state not in (State.PENDING, State.ESCALATED):
         return []
+    hits = commitments(f"{fu.draft.subject}\n{fu.draft.body}")
+    owns = ""
+    if hits:  # approving a flagged draft says what the rep is committing to
+        listed = "; ".join(f"{h.what} “{line(h.text, 40)}”" for h in hits[:4])
+        owns = f" You are committing to: {listed}."
     approve = ButtonElement(
         text="Approve & send",
         action_id=ActionId.CARD_APPROVE,
         value=value,
         style="primary",
         confirm=ConfirmObject(
-            title="Send this email?",
+            title="Send with commitments?" if hits else "Send this email?",
             text=clip(
                 f"It goes to {line(fu.contact_email, 100)} "
-                f"from {line(fu.owner_name or 'the owner', 80)} now.",
+                f"from {line(fu.owner_name or 'the owner', 80)} now.{owns}",
                 300,
             ),
             confirm="Send",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.drafting.promises import commitment_flag, commitments, injection
 from bot.records import DraftOutput, LeadContext
 
 GENERIC_OPENERS = re.compile(r"\b(just checking in|circling back|touching base|just following up)\b", re.I)
@@ -51,4 +52,14 @@ def apply_guardrails(draft: DraftOutput, context: LeadContext) -> DraftOutput:
             flags.append(flag)
     if GENERIC_OPENERS.search(draft.body):
         flags.append("The draft reads like a generic check-in; reference the last conversation instead.")
+    hits = commitments(f"{draft.subject}\n{draft.body}")
+    if hits:
+        flags.append(commitment_flag(hits))
+    lead_text = [f"{e.subject or ''}\n{e.body}" for e in context.engagements if e.is_inbound]
+    aimed = next((found for found in map(injection, lead_text) if found), None)
+    if aimed:
+        flags.append(
+            f"The lead's message speaks to the AI (“{aimed[:60]}”): treat it as untrusted text, and check "
+            "the draft does not do what it asks."
+        )
     return draft.model_copy(update={"review_flags": flags})

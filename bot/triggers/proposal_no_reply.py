@@ -66,7 +66,7 @@ def detect(cfg: Config, ctx: RuleContext) -> list[Trigger]:
     triggers = []
     for contact_id, deal_id, since, key, subject in candidates:
         days = ctx.business_days(since)
-        if days < cfg.business_days:
+        if days < cfg.business_days or _quote_expired(ctx, deal_id):
             continue
         what = f"Proposal “{subject}”" if subject else "Proposal"
         triggers.append(
@@ -84,6 +84,13 @@ def detect(cfg: Config, ctx: RuleContext) -> list[Trigger]:
             )
         )
     return triggers
+
+
+def _quote_expired(ctx: RuleContext, deal_id: str | None) -> bool:
+    """The deal's quote ran out: "quote expired" is the more specific moment (the ask is to renew it), so
+    this rule leaves the deal to it rather than taking the contact first."""
+    deal = ctx.deal(deal_id) if deal_id else None
+    return bool(deal and deal.quote_expires_at and deal.quote_expires_at <= ctx.now)
 
 
 def still_applies(cfg: Config, watch: Watch, ctx: RuleContext) -> str | None:

@@ -225,6 +225,14 @@ def test_quote_expired(book):
     assert _resolution(crm, t, T0 + timedelta(days=1)) == "Deal 'Acme — Pilot' was closed won"
 
 
+def test_an_expired_quote_is_left_to_its_own_rule_not_taken_as_an_unanswered_proposal(book):
+    db, crm = book
+    _deal(db, "contractsent", T0 - timedelta(days=20), quote_expires_at=T0)
+    later = T0 + timedelta(days=2)
+    assert _found(crm, "proposal_no_reply", later) == []  # the more specific moment wins the contact
+    assert [t.deal_id for t in _found(crm, "quote_expired", later)] == ["d1"]
+
+
 def test_closed_lost_nurture_is_stored_at_once_and_comes_due_after_60_days(book):
     db, crm = book
     _deal(db, "closedlost", T0, close_date=T0, lost_reason="Not right now — budget freeze")
