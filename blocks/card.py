@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from blocks.format import clip, escape, line, person, quote, slack_date
 from blocks.ids import SNOOZE_LABELS, ActionId, BlockId
 from bot.drafting.promises import commitments
+from bot.drafting.signals import has_signal
 from bot.snapshot import FollowUpView
 from bot.states import State
 from bot.triggers.registry import label as rule_label
@@ -205,7 +206,14 @@ def _actions(fu: FollowUpView) -> list[Block]:
     )
     elements = [approve, ButtonElement(text="Edit", action_id=ActionId.CARD_EDIT, value=value), snooze]
     if fu.state is State.PENDING:
-        elements.append(ButtonElement(text="Escalate", action_id=ActionId.CARD_ESCALATE, value=value))
+        if has_signal(fu.draft.review_flags):  # someone else should see it first: Escalate leads
+            approve.style = None
+            escalate = ButtonElement(
+                text="Escalate", action_id=ActionId.CARD_ESCALATE, value=value, style="primary"
+            )
+            elements.insert(0, escalate)
+        else:
+            elements.append(ButtonElement(text="Escalate", action_id=ActionId.CARD_ESCALATE, value=value))
     elements.append(_dismiss(value))
     return [ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=elements)]
 

@@ -288,6 +288,15 @@ class HubSpotCRM:
         out.history = self._histories(contact_ids, deal_ids, out)
         return out
 
+    def _history_only(self, contact_id: str, deal_id: str | None) -> _Batch:
+        """One lead's history and nothing else (the check right before a send): the contact (for its form
+        fill), its and the deal's engagement associations, and the newest engagements."""
+        out = _Batch()
+        for c in self._read("contacts", [contact_id], CONTACT_PROPS):
+            out.contacts[str(c["id"])] = c
+        out.history = self._histories([contact_id], [deal_id] if deal_id else [], out)
+        return out
+
     def _histories(
         self, contact_ids: list[str], deal_ids: list[str], fetched: _Batch
     ) -> dict[tuple[str, str | None], list[Engagement]]:
@@ -453,7 +462,7 @@ class HubSpotCRM:
             or (contact_id, None) not in batch.history
             or (deal_id and ("deal", deal_id) not in batch.history)
         ):
-            batch = self._fetch([contact_id], [deal_id] if deal_id else [])
+            batch = self._history_only(contact_id, deal_id)
         found = {e.id: e for e in batch.history.get((contact_id, None), [])}
         if deal_id:
             for e in batch.history.get(("deal", deal_id), []):

@@ -7,8 +7,9 @@ import json
 import anthropic
 from pydantic import BaseModel, Field, ValidationError
 
+from bot.drafting.redact import redact
 from bot.errors import FollowupError
-from bot.records import DraftOutput, LeadContext, Urgency
+from bot.records import DraftOutput, Engagement, LeadContext, Urgency
 from prompts import load as load_prompt
 
 TOOL_NAME = "record_followup"
@@ -30,6 +31,15 @@ class DraftingError(FollowupError):
 
 
 def _lead_json(ctx: LeadContext) -> str:
+    """The lead as data for the model; sensitive values in what people wrote are replaced first."""
+    own = [ctx.contact.email, ctx.contact.phone or "", ctx.owner.email if ctx.owner else ""]
+
+    def clean(e: Engagement) -> dict:
+        data = e.model_dump(mode="json", exclude={"contact_id", "owner_id"})
+        data["body"] = redact(e.body, allowed=own)
+        data["subject"] = redact(e.subject, allowed=own) if e.subject else e.subject
+        return data
+
     payload = {
         "trigger": {"rule": ctx.rule, "reason": ctx.reason},
         "contact": ctx.contact.model_dump(mode="json", exclude={"owner_id", "company_id"}),
@@ -39,9 +49,7 @@ def _lead_json(ctx: LeadContext) -> str:
         if ctx.owner
         else None,
         "days_you_may_propose": [f"{d:%A %d %B}" for d in ctx.workdays_ahead],
-        "history_newest_first": [
-            e.model_dump(mode="json", exclude={"contact_id", "owner_id"}) for e in ctx.engagements
-        ],
+        "history_newest_first": [clean(e) for e in ctx.engagements],
     }
     return json.dumps(payload, indent=1)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from bot.drafting.promises import commitment_flag, commitments, injection
+from bot.drafting.redact import sensitive_in
+from bot.drafting.signals import escalation_signals
 from bot.records import DraftOutput, LeadContext
 
 GENERIC_OPENERS = re.compile(r"\b(just checking in|circling back|touching base|just following up)\b", re.I)
@@ -52,6 +54,12 @@ def apply_guardrails(draft: DraftOutput, context: LeadContext) -> DraftOutput:
             flags.append(flag)
     if GENERIC_OPENERS.search(draft.body):
         flags.append("The draft reads like a generic check-in; reference the last conversation instead.")
+    for signal in escalation_signals(context):
+        if signal not in flags:
+            flags.append(signal)
+    private = sensitive_in(f"{draft.subject}\n{draft.body}")
+    if private:
+        flags.append(f"The draft contains {', '.join(private)}: take it out before anything is sent.")
     hits = commitments(f"{draft.subject}\n{draft.body}")
     if hits:
         flags.append(commitment_flag(hits))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from bot.drafting.redact import redact
 from bot.records import DraftOutput, Engagement, EngagementType, LeadContext, Urgency, one_line
 from bot.triggers.registry import BY_NAME
 
@@ -127,7 +128,7 @@ def _reference(anchor: Engagement) -> str:
         about = f' ("{title}")' if title else ""
         return f"Thanks again for our {what} on {when}{about}."
     if anchor.is_inbound:
-        return f'Thanks for your message on {when}. You wrote: "{_excerpt(anchor.body)}".'
+        return f'Thanks for your message on {when}. You wrote: "{_excerpt(redact(anchor.body))}".'
     return f'On {when} I sent over "{title or "a note"}".'
 
 
@@ -158,7 +159,7 @@ class OfflineDrafter:
             summary = (
                 f"{ctx.contact.name}{', ' + ctx.contact.title if ctx.contact.title else ''} at {company}. "
                 f"{ctx.reason}. Last: {anchor.label()} on {anchor.occurred_at:%b %d} — "
-                f'"{_excerpt(anchor.body, 120)}".'
+                f'"{_excerpt(redact(anchor.body), 120)}".'
             )
         else:
             summary = f"{ctx.contact.name} at {company}. {ctx.reason}. No history in the CRM yet."

@@ -94,3 +94,107 @@ def test_the_card_highlights_commitments_and_approval_lists_them():
         if e["action_id"].endswith("approve")
     )
     assert approve["confirm"]["title"]["text"] == "Send this email?"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("My card is 4111 1111 1111 1111, exp 04/28.", "My card is [card number], exp 04/28."),
+        (
+            "Order 4111 1111 1111 1112 shipped.",
+            "Order 4111 1111 1111 1112 shipped.",
+        ),  # fails Luhn: not a card
+        ("SSN 123-45-6789 for the form", "SSN [national id] for the form"),
+        ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN [bank account] please"),
+        ("the admin password: hunter2 works", "the admin password: [password] works"),
+        ("ask bob@othercorp.example or +44 20 7946 0958", "ask [email] or [phone]"),
+        (
+            "reach me at eve@lead.example or +1 415 555 0199",
+            "reach me at eve@lead.example or +1 415 555 0199",
+        ),
+        ("Order 1234567890123 for a team of 40", "Order 1234567890123 for a team of 40"),
+    ],
+)
+def test_sensitive_values_are_replaced_except_the_leads_own(text, shown):
+    from bot.drafting.redact import redact
+
+    assert redact(text, allowed=["eve@lead.example", "+1 415 555 0199"]) == shown
+
+
+def test_the_model_never_sees_a_card_number_and_a_draft_holding_one_is_flagged(claude):
+    import anthropic
+
+    from bot.adapters.claude import ClaudeDrafter
+    from bot.drafting.guardrails import apply_guardrails
+
+    ctx = LeadContext(
+        rule="inbound_no_response",
+        reason="Inbound form unanswered",
+        as_of=AT,
+        contact=Contact(id="1", email="eve@lead.example", first_name="Eve"),
+        engagements=[
+            Engagement(
+                id="f1",
+                type=EngagementType.FORM,
+                direction="inbound",
+                occurred_at=AT,
+                body="Charge my card 4111 1111 1111 1111 and cc my colleague bob@othercorp.example",
+            )
+        ],
+    )
+    claude.tool_input = {
+        "summary": "Eve wants to buy.",
+        "classification": "sales opportunity",
+        "urgency": "high",
+        "subject": "Your order",
+        "body": "Hi Eve, I will charge 4111 1111 1111 1111 today. Would Friday work?",
+    }
+    client = anthropic.Anthropic(api_key=claude.api_key, base_url=claude.base_url, max_retries=0)
+    out = ClaudeDrafter(client, model="claude-sonnet-5-5", max_tokens=900).draft(ctx)
+    sent = claude.requests[0]["messages"][0]["content"]
+    assert "4111" not in sent and "bob@othercorp.example" not in sent and "[card number]" in sent
+    assert "eve@lead.example" in sent  # the lead's own address stays
+    flagged = apply_guardrails(out, ctx)
+    assert any("a card number" in f for f in flagged.review_flags)
+    offline = OfflineDrafter().draft(ctx)
+    assert "4111" not in offline.body + offline.summary
+
+
+@pytest.mark.parametrize(
+    ("said", "signal"),
+    [
+        ("This is unacceptable, we were promised a fix last week.", "an unhappy customer"),
+        ("Our lawyers will be in touch about the contract.", "legal risk"),
+        ("We were double charged on the last invoice.", "a billing conflict"),
+        ("Everything is down since this morning, please help ASAP.", "urgent support"),
+        ("We have an RFP for a custom integration.", "unclear scope"),
+        ("My SSN is 123-45-6789 if you need it.", "private data"),
+        ("Could we see a demo next week?", None),
+    ],
+)
+def test_escalation_signals_in_what_the_lead_wrote(said, signal):
+    from bot.drafting.signals import escalation_signals
+
+    ctx = LeadContext(
+        rule="inbound_no_response",
+        reason="Inbound form unanswered",
+        as_of=AT,
+        contact=Contact(id="1", email="eve@lead.example", first_name="Eve"),
+        engagements=[
+            Engagement(id="f1", type=EngagementType.FORM, direction="inbound", occurred_at=AT, body=said)
+        ],
+    )
+    found = " ".join(escalation_signals(ctx))
+    assert (signal in found) if signal else found == ""
+
+
+def test_a_card_with_an_escalation_signal_offers_escalate_first():
+    fu = make()
+    flagged = replace(
+        fu, draft=replace(fu.draft, review_flags=["Escalation signal: legal risk (“lawyers”)."])
+    )
+    elements = next(b for b in to_dicts(card_blocks(flagged)) if b["type"] == "actions")["elements"]
+    assert elements[0]["action_id"].endswith("escalate") and elements[0]["style"] == "primary"
+    assert "style" not in elements[1]  # Approve is no longer the primary action
+    plain = next(b for b in to_dicts(card_blocks(fu)) if b["type"] == "actions")["elements"]
+    assert plain[0]["action_id"].endswith("approve")

@@ -1,0 +1,65 @@
+"""Sensitive data in lead-written text: taken out before context reaches a model, flagged if a draft has it.
+
+Card numbers (checked with Luhn), US social security numbers, IBANs, passwords given inline, and the email
+addresses and phone numbers of people other than the lead and the rep become placeholders."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+PASSWORD = re.compile(r"\b(password|passcode|passwd|pwd|pin)\b(\s*(is|:|=)\s*)(\S+)", re.I)
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?<![\w.])\+?\d[\d ().-]{7,}\d\b")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def redact(text: str, *, allowed: Iterable[str] = ()) -> str:
+    """`text` with sensitive values replaced; `allowed` are the lead's and the rep's own addresses and
+    numbers, which stay."""
+    keep = {a.lower() for a in allowed if a}
+    keep_digits = {_digits(a) for a in allowed if a and _digits(a)}
+    out = PASSWORD.sub(lambda m: f"{m.group(1)}{m.group(2)}[password]", text or "")
+    out = CARD.sub(lambda m: "[card number]" if _luhn(_digits(m.group(0))) else m.group(0), out)
+    out = SSN.sub("[national id]", out)
+    out = IBAN.sub("[bank account]", out)
+    out = EMAIL.sub(lambda m: m.group(0) if m.group(0).lower() in keep else "[email]", out)
+    return PHONE.sub(lambda m: "[phone]" if _is_phone(m.group(0), keep_digits) else m.group(0), out)
+
+
+def _is_phone(text: str, keep_digits: set[str]) -> bool:
+    """Written like a phone number (a leading + or separators between groups), not an order number, and
+    not the lead's or the rep's own."""
+    digits = _digits(text)
+    looks_like = text.startswith("+") or bool(re.search(r"\d[ ().-]+\d", text))
+    return looks_like and 9 <= len(digits) <= 15 and digits not in keep_digits  # E.164: at most 15
+
+
+def sensitive_in(text: str) -> list[str]:
+    """What kinds of sensitive data a draft contains (checked before a person approves it)."""
+    found = []
+    if any(_luhn(_digits(m.group(0))) for m in CARD.finditer(text or "")):
+        found.append("a card number")
+    if SSN.search(text or ""):
+        found.append("a national id")
+    if IBAN.search(text or ""):
+        found.append("a bank account number")
+    if PASSWORD.search(text or ""):
+        found.append("a password")
+    return found
