@@ -128,9 +128,10 @@ def _pg_url() -> str:
 def _engine_bench(name: str):  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import crm_calls
+    import drafting
     import engine
 
-    return getattr(engine, name, None) or getattr(crm_calls, name)
+    return getattr(engine, name, None) or getattr(crm_calls, name, None) or getattr(drafting, name)
 
 
 CASES = {
@@ -153,6 +154,7 @@ CASES = {
     ),
     "status-pg-1m": lambda: _engine_bench("bench_status_postgres")(_pg_url()),
     "hubspot-calls": lambda: _engine_bench("bench_hubspot_calls")(),
+    "drafting-100": lambda: _engine_bench("bench_drafting")(),
 }
 
 
@@ -172,7 +174,7 @@ def main() -> None:
 
 def write_report(r: dict) -> None:
     d, s1, s5, c = r["demo"], r["scan-1k"], r["scan-5k"], r["cards"]
-    s20, st, hs = r["scan-20k"], r["status-pg-1m"], r["hubspot-calls"]
+    s20, st, hs, dr = r["scan-20k"], r["status-pg-1m"], r["hubspot-calls"], r["drafting-100"]
     ratio = s20["per_followup_ms"] / s1["per_followup_ms"]
     lines = [
         "# Benchmarks",
@@ -221,6 +223,11 @@ def write_report(r: dict) -> None:
         f"{hs['leads']} leads "
         f"(fake HubSpot enforcing 100 requests a 10 s, 5 searches a second) | {hs['first_calls']} calls in "
         f"{hs['first_s']:.1f} s; {hs['rate_limited']} answered 429 | ≤ 150 calls |",
+        f"| drafting {dr['leads']} leads with Claude as the drafter, a local Messages API fake answering in "
+        f"{dr['latency_s']:.0f} s, `[drafting] concurrency = {dr['concurrency']}` | "
+        f"{dr['wall_s']:.1f} s for the whole scan ({dr['max_in_flight']} calls in flight at most; "
+        f"one after another would be "
+        f"{dr['sequential_s']:.0f} s) | about leads / concurrency seconds |",
         f"| HubSpot calls, rescan with nothing new | {hs['rescan_calls']} calls in {hs['rescan_s']:.1f} s, "
         f"{hs['rescan_new']} new | ≤ 40 calls |",
         "",

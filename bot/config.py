@@ -155,6 +155,10 @@ class Mail(_Section):
 class Drafting(_Section):
     model: str = "claude-sonnet-5-5"
     max_tokens: Annotated[int, Field(gt=0, le=8192)] = 1200
+    concurrency: Annotated[
+        int,
+        Field(ge=1, le=32, description="Leads drafted at the same time in a scan (model calls in flight)."),
+    ] = 8
 
 
 class FollowupConfig(_Section):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
@@ -15,7 +16,8 @@ from bot.addresses import BadAddress, single_address
 from bot.drafting import draft_with_fallback
 from bot.errors import FollowupError
 from bot.models import AuditEvent, Draft, FollowUp
-from bot.records import LeadContext, one_line
+from bot.ports import Drafter
+from bot.records import DraftOutput, LeadContext, one_line
 from bot.services import cards, lifecycle
 from bot.services.common import load
 from bot.services.deps import Deps
@@ -61,9 +63,11 @@ def assemble_context(deps: Deps, trigger: Trigger) -> LeadContext:
     )
 
 
-def _store(deps: Deps, trigger: Trigger, ctx: LeadContext) -> FollowUp | None:
-    """Draft and store one follow-up, and queue its card; None if another scan stored it first."""
-    output, used = draft_with_fallback(deps.drafter, deps.fallback_drafter, ctx)
+def _store(
+    deps: Deps, trigger: Trigger, ctx: LeadContext, drafted: tuple[DraftOutput, Drafter]
+) -> FollowUp | None:
+    """Store one drafted follow-up and queue its card; None if another scan stored it first."""
+    output, used = drafted
     try:
         single_address(ctx.contact.email)
     except BadAddress as exc:  # shown on the card before anyone approves; the send refuses it too
@@ -183,6 +187,21 @@ def scan(deps: Deps) -> ScanResult:
     return result
 
 
+def _draft_all(deps: Deps, contexts: list[LeadContext]) -> list[tuple[DraftOutput, Drafter] | BaseException]:
+    def one(ctx: LeadContext) -> tuple[DraftOutput, Drafter] | BaseException:
+        try:
+            return draft_with_fallback(deps.drafter, deps.fallback_drafter, ctx)
+        except Exception as exc:
+            log.warning("could not draft (%s)", type(exc).__name__)
+            return exc
+
+    workers = max(1, min(deps.config.drafting.concurrency, len(contexts)))
+    if workers == 1:
+        return [one(ctx) for ctx in contexts]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="followup-draft") as pool:
+        return list(pool.map(one, contexts))
+
+
 @contextmanager
 def _batched(deps: Deps, triggers: list[Trigger]) -> Iterator[None]:
     """The new leads' records and history in a few batched CRM reads; if that fails, each lead is read on
@@ -199,7 +218,11 @@ def _batched(deps: Deps, triggers: list[Trigger]) -> Iterator[None]:
 def _store_new(
     deps: Deps, triggers: list[Trigger], known: set[str], busy: set[str], result: ScanResult
 ) -> None:
-    for trigger in triggers:  # in rule order, so the more urgent rule wins a contact
+    """Pick the new triggers (in rule order, so the more urgent rule wins a contact), read their context,
+    draft them `[drafting] concurrency` at a time (a model answers in seconds: drafting one after another
+    would make a scan of a hundred leads take minutes), then store them in order."""
+    chosen: list[tuple[Trigger, bool]] = []
+    for trigger in triggers:
         if trigger.dedupe_key in known:
             result.already_known += 1
             continue
@@ -207,10 +230,25 @@ def _store_new(
         if trigger.contact_id in busy and not later:
             result.deferred += 1  # comes back on a later scan if it still applies then
             continue
+        chosen.append((trigger, later))
+        if not later:
+            busy.add(trigger.contact_id)
+    contexts: list[tuple[Trigger, bool, LeadContext]] = []
+    for trigger, later in chosen:  # in this thread: the CRM batch read serves these
         try:
-            fu = _store(deps, trigger, assemble_context(deps, trigger))
+            contexts.append((trigger, later, assemble_context(deps, trigger)))
         except Exception as exc:  # one bad record must not stop the rest of the scan
             log.exception("could not prepare %s", trigger.dedupe_key)
+            result.draft_failures.append(f"{trigger.dedupe_key}: {exc}")
+    drafts = _draft_all(deps, [ctx for _, _, ctx in contexts])
+    for (trigger, later, ctx), drafted in zip(contexts, drafts, strict=True):
+        if isinstance(drafted, BaseException):
+            result.draft_failures.append(f"{trigger.dedupe_key}: {type(drafted).__name__}")
+            continue
+        try:
+            fu = _store(deps, trigger, ctx, drafted)
+        except Exception as exc:
+            log.exception("could not store %s", trigger.dedupe_key)
             result.draft_failures.append(f"{trigger.dedupe_key}: {exc}")
             continue
         if fu is None:

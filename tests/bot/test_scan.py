@@ -142,3 +142,36 @@ def test_a_waiting_nurture_does_not_hold_back_a_new_inquiry(harness):
         sarah = {fu.rule: fu.state for fu in s.scalars(select(FollowUp).where(FollowUp.contact_id == SARAH))}
     assert sarah == {"inbound_no_response": "pending", "closed_lost_nurture": "scheduled"}
     assert len(result.scheduled) == 1
+
+
+def test_a_scan_drafts_several_leads_at_once_with_a_slow_model(settings, claude):
+    """Drafting runs `[drafting] concurrency` model calls at a time, not one after another."""
+    from pydantic import SecretStr
+
+    from app import build_deps
+    from bot.clock import FixedClock
+    from bot.sample_data import seed
+    from tests.conftest import NOW
+
+    claude.delay = 0.3
+    claude.tool_input = {
+        "summary": "A lead.",
+        "classification": "sales opportunity",
+        "urgency": "medium",
+        "subject": "Following up",
+        "body": "Hi,\n\nThanks for the call. Would Friday work for 20 minutes?\n\nDana",
+    }
+    deps = build_deps(
+        settings.model_copy(
+            update={"anthropic_api_key": SecretStr(claude.api_key), "anthropic_base_url": claude.base_url}
+        ),
+        clock=FixedClock(NOW),
+    )
+    try:
+        seed(deps.db, NOW, hours=deps.config.business_hours)
+        result = scan.scan(deps)
+    finally:
+        deps.db.engine.dispose()
+    assert result.draft_failures == [] and len(result.created) >= 20
+    assert len(claude.requests) == len(result.created) + len(result.scheduled)
+    assert 2 <= claude.max_in_flight <= deps.config.drafting.concurrency

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,10 @@ class FakeClaude:
     requests: list[dict[str, Any]] = field(default_factory=list)
     tool_input: dict[str, Any] | None = None
     status: int = 200
+    delay: float = 0.0  # seconds each answer takes, like a model thinking
+    in_flight: int = 0
+    max_in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def base_url(self) -> str:
@@ -33,7 +39,15 @@ class FakeClaude:
         if given != self.api_key:
             return self._error(401, "authentication_error", "invalid x-api-key")
         body = request.get_json()
-        self.requests.append(body)
+        with self._lock:
+            self.requests.append(body)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(self.delay)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         if self.status != 200:
             return self._error(self.status, "overloaded_error", "Overloaded")
         tool = body["tools"][0]["name"]
