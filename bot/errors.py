@@ -29,5 +29,9 @@ class DeliveryUnknown(FollowupError):
     """The message was handed to the mail server and no clear answer came back: it may have been delivered."""
 
 
+class NoInboxSender(DeliveryError):
+    """The CRM inbox can't send as this owner (no CRM user): nothing was sent; email is the way."""
+
+
 class ChatDestinationError(FollowupError):
     """Slack will not take a message for that channel or person (not a member, archived, unknown)."""

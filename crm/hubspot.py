@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.errors import DeliveryError, DeliveryUnknown
+from bot.errors import DeliveryError, DeliveryUnknown, NoInboxSender
 from bot.records import (
     Company,
     Contact,
@@ -618,7 +618,7 @@ class HubSpotCRM:
             self.owners()
             user = self._users.get(owner_id)
         if not user:
-            raise DeliveryError("The owner has no HubSpot user to send from the inbox as.")
+            raise NoInboxSender("The owner has no HubSpot user to send from the inbox as.")
         message = {
             "type": "MESSAGE",
             "text": body,

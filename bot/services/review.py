@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.addresses import single_address
-from bot.errors import DeliveryError, FollowupError, WrongState
+from bot.errors import DeliveryError, FollowupError, NoInboxSender, WrongState
 from bot.models import CrmWrite, Draft, FollowUp
 from bot.ports import OutgoingEmail
 from bot.records import block_text, one_line
@@ -226,15 +226,18 @@ def send_job(deps: Deps, job: Job) -> None:
     thread_message: str | None = None
     try:
         if thread is not None:  # the lead wrote in through the CRM's inbox: reply there, from the inbox
-            thread_message = deps.crm.send_on_thread(
-                thread,
-                owner_id=owner_crm_id,
-                recipient=single_address(email.recipient),
-                subject=email.subject,
-                body=email.body,
-                on_handover=handover,
-            )
-        else:
+            try:
+                thread_message = deps.crm.send_on_thread(
+                    thread,
+                    owner_id=owner_crm_id,
+                    recipient=single_address(email.recipient),
+                    subject=email.subject,
+                    body=email.body,
+                    on_handover=handover,
+                )
+            except NoInboxSender:  # raised before anything left: the rep's own address instead
+                thread = None
+        if thread is None:
             deps.mailer.send(email, on_handover=handover)
     except DeliveryError as exc:
         log.warning("not sent (%s)", type(exc).__name__, extra={"followup_id": fid})

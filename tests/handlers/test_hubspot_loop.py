@@ -185,3 +185,17 @@ def test_without_the_conversations_scope_the_reply_goes_by_email(hubspot_harness
     settle(h)
     assert hubspot.thread_messages == []
     assert "by email" in texts(last_update(h, card))
+
+
+def test_an_owner_the_inbox_cannot_send_as_gets_the_reply_sent_by_email(hubspot_harness, hubspot):
+    h = hubspot_harness
+    hubspot.add_thread("8801", SARAH)
+    del hubspot.owners["501"]["userId"]  # an owner record with no HubSpot user behind it
+    scan.scan(h.deps)
+    settle(h)
+    fid, card = _sarah_card(h)
+    h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
+    h.mailbox.wait_for(1)
+    settle(h)
+    assert hubspot.thread_messages == []
+    assert "by email" in texts(last_update(h, card))
