@@ -22,6 +22,10 @@ from bot.work.queue import Job, Kind, enqueue
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_ON_THREAD = (
+    "HubSpot took the reply on the lead's inbox thread but never confirmed it, so it may or may not have "
+    "gone out. Check the thread in HubSpot: if it is there, choose “It was sent”; otherwise “Send again”."
+)
 UNKNOWN_MESSAGE = (
     "The mail server took the message but never confirmed it, so it may or may not have reached the lead. "
     "Check your Sent folder or the lead's thread: if it went out, choose “It was sent”; "
@@ -247,7 +251,8 @@ def send_job(deps: Deps, job: Job) -> None:
         if not handed_over:
             raise  # nothing went out: the queue tries again
         log.warning("outcome unknown after handover (%s)", type(exc).__name__, extra={"followup_id": fid})
-        _fail(deps, fid, Action.DELIVERY_UNKNOWN, f"{UNKNOWN_MESSAGE} ({exc})", actor)
+        said = UNKNOWN_ON_THREAD if thread is not None else UNKNOWN_MESSAGE
+        _fail(deps, fid, Action.DELIVERY_UNKNOWN, f"{said} ({exc})", actor)
         return
     sent_at = deps.clock.now()
     with deps.db.session() as s:

@@ -170,7 +170,9 @@ def test_a_hung_reply_on_the_thread_is_never_sent_twice(hubspot_harness, hubspot
     assert len(hubspot.thread_messages) == 1 and h.mailbox.messages == []
     from tests.handlers.flow import followup
 
-    assert followup(h, fid).state == "unknown"  # a person decides: "It was sent" or "Send again"
+    fu = followup(h, fid)
+    assert fu.state == "unknown"  # a person decides: "It was sent" or "Send again"
+    assert "inbox thread" in (fu.last_error or "") and "mail server" not in (fu.last_error or "")
 
 
 def test_without_the_conversations_scope_the_reply_goes_by_email(hubspot_harness, hubspot):
