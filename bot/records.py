@@ -169,6 +169,12 @@ def block_text(text: str | None, limit: int) -> str:
 OWN_MARK = "[followup:"  # tags the notes and tasks this app writes into the CRM
 
 
+def tagged(body: str, marker: str | None) -> str:
+    """A note or task body carrying its marker (`followup:<id>:<kind>`), which both finds an earlier write
+    and tells the app's own records from interactions with the lead."""
+    return f"{body}\n\n[{marker}]" if marker else body
+
+
 def is_own_record(text: str | None) -> bool:
     """A note or task this app wrote (a review trail): not an interaction with the lead."""
     return OWN_MARK in (text or "")

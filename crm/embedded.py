@@ -21,6 +21,7 @@ from bot.records import (
     Stage,
     Thread,
     is_own_record,
+    tagged,
 )
 from crm.tables import CrmCompany, CrmContact, CrmDeal, CrmEngagement, CrmOwner
 
@@ -148,8 +149,7 @@ class EmbeddedCRM:
         company_id: str | None = None,
     ) -> str:
         """Idempotent on the Message-ID: a retried log after a crash finds the first one."""
-        with self.db.session() as s:
-            existing = s.scalar(select(CrmEngagement.id).where(CrmEngagement.message_id == message_id))
+        existing = self._written(message_id)
         if existing:
             return existing
         return self._add(
@@ -175,12 +175,10 @@ class EmbeddedCRM:
         company_id: str | None = None,
     ) -> str:
         """Idempotent on the marker (kept in the message_id column)."""
-        if marker:
-            with self.db.session() as s:
-                existing = s.scalar(select(CrmEngagement.id).where(CrmEngagement.message_id == marker))
-            if existing:
-                return existing
-        text = f"{body}\n\n[{marker}]" if marker else body
+        existing = self._written(marker)
+        if existing:
+            return existing
+        text = tagged(body, marker)
         return self._add(
             type="note", occurred_at=at, body=text, contact_id=contact_id, deal_id=deal_id, message_id=marker
         )
@@ -197,20 +195,26 @@ class EmbeddedCRM:
         due_at: datetime,
         marker: str,
     ) -> str:
-        with self.db.session() as s:
-            existing = s.scalar(select(CrmEngagement.id).where(CrmEngagement.message_id == marker))
+        existing = self._written(marker)
         if existing:
             return existing
         return self._add(
             type="task",
             occurred_at=due_at,
             subject=subject,
-            body=f"{body}\n\n[{marker}]",
+            body=tagged(body, marker),
             contact_id=contact_id,
             deal_id=deal_id,
             owner_id=owner_id,
             message_id=marker,
         )
+
+    def _written(self, marker: str | None) -> str | None:
+        """An engagement this app wrote earlier with this Message-ID or marker (a retried write finds it)."""
+        if not marker:
+            return None
+        with self.db.session() as s:
+            return s.scalar(select(CrmEngagement.id).where(CrmEngagement.message_id == marker))
 
     def _add(self, **fields: object) -> str:
         eid = f"eng-{uuid.uuid4().hex[:12]}"

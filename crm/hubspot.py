@@ -27,6 +27,7 @@ from bot.records import (
     Stage,
     Thread,
     is_own_record,
+    tagged,
 )
 from crm.hubspot_http import (
     ASSOCIATIONS,
@@ -537,7 +538,7 @@ class HubSpotCRM:
             existing = self._find_marked("notes", "hs_note_body", marker, contact_id)
             if existing:
                 return existing
-        text = f"{body}\n\n[{marker}]" if marker else body
+        text = tagged(body, marker)
         return self._create(
             "notes", {"hs_timestamp": _ms(at), "hs_note_body": text}, contact_id, deal_id, company_id
         )
@@ -560,7 +561,7 @@ class HubSpotCRM:
         props = {
             "hs_timestamp": _ms(due_at),
             "hs_task_subject": subject,
-            "hs_task_body": f"{body}\n\n[{marker}]",
+            "hs_task_body": tagged(body, marker),
             "hs_task_status": "NOT_STARTED",
             "hs_task_type": "EMAIL",
         }

@@ -35,11 +35,7 @@ def test_hubspot_lead_is_drafted_approved_sent_and_logged(hubspot_harness, hubsp
     post = next(p for p in h.slack.of("chat.postMessage") if "Sarah Chen" in texts(p.args["blocks"]))
     assert DEMO_REQUEST[:40] in texts(post.args["blocks"])
 
-    with h.deps.db.session() as s:
-        from bot.models import FollowUp
-
-        fu = s.query(FollowUp).filter_by(contact_id=SARAH).one()
-        fid, card = fu.id, (fu.cards[0].channel, fu.cards[0].ts)
+    fid, card = _card_of(h, SARAH)
     h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
     [mail] = h.mailbox.wait_for(1)
     settle(h)
@@ -56,11 +52,7 @@ def test_the_writeback_logs_from_and_to_with_all_associations_and_the_trail_and_
     h = hubspot_harness
     scan.scan(h.deps)
     settle(h)
-    with h.deps.db.session() as s:
-        from bot.models import FollowUp
-
-        fu = s.query(FollowUp).filter_by(contact_id=OMAR).one()
-        fid, card = fu.id, (fu.cards[0].channel, fu.cards[0].ts)
+    fid, card = _card_of(h, OMAR)
     hubspot.lose_next_create = {"notes", "tasks"}  # HubSpot writes both, but the answers are lost
     h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
     h.mailbox.wait_for(1)
@@ -104,11 +96,7 @@ def test_an_edit_shows_as_a_diff_and_a_dismissal_writes_the_trail(hubspot_harnes
     h = hubspot_harness
     scan.scan(h.deps)
     settle(h)
-    with h.deps.db.session() as s:
-        from bot.models import FollowUp
-
-        fu = s.query(FollowUp).filter_by(contact_id=SARAH).one()
-        fid, card = fu.id, (fu.cards[0].channel, fu.cards[0].ts)
+    fid, card = _card_of(h, SARAH)
     meta = json.dumps({"followup_id": fid, "channel": card[0], "ts": card[1]})
     values = {
         BlockId.DISMISS_REASON: {ActionId.DISMISS_REASON_INPUT: {"selected_option": {"value": "other"}}},
@@ -122,20 +110,12 @@ def test_an_edit_shows_as_a_diff_and_a_dismissal_writes_the_trail(hubspot_harnes
     assert not [c for c in hubspot.created if c["kind"] in ("emails", "tasks")]
 
 
-def _sarah_card(h) -> tuple[int, tuple[str, str]]:
-    from bot.models import FollowUp
-
-    with h.deps.db.session() as s:
-        fu = s.query(FollowUp).filter_by(contact_id=SARAH).one()
-        return fu.id, (fu.cards[0].channel, fu.cards[0].ts)
-
-
 def test_a_lead_who_wrote_to_the_inbox_gets_the_reply_on_that_thread(hubspot_harness, hubspot):
     h = hubspot_harness
     hubspot.add_thread("8801", SARAH)
     scan.scan(h.deps)
     settle(h)
-    fid, card = _sarah_card(h)
+    fid, card = _card_of(h, SARAH)
     h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
     settle(h)
     [reply] = hubspot.thread_messages
@@ -157,7 +137,7 @@ def test_a_hung_reply_on_the_thread_is_never_sent_twice(hubspot_harness, hubspot
     hubspot.add_thread("8801", SARAH)
     scan.scan(h.deps)
     settle(h)
-    fid, card = _sarah_card(h)
+    fid, card = _card_of(h, SARAH)
     hubspot.hold_creates = threading.Event()  # HubSpot takes the reply; its answer never comes in time
     try:
         h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
@@ -181,7 +161,7 @@ def test_without_the_conversations_scope_the_reply_goes_by_email(hubspot_harness
     hubspot.scopes -= {"conversations.read", "conversations.write"}
     scan.scan(h.deps)
     settle(h)
-    fid, card = _sarah_card(h)
+    fid, card = _card_of(h, SARAH)
     h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
     h.mailbox.wait_for(1)
     settle(h)
@@ -195,9 +175,18 @@ def test_an_owner_the_inbox_cannot_send_as_gets_the_reply_sent_by_email(hubspot_
     del hubspot.owners["501"]["userId"]  # an owner record with no HubSpot user behind it
     scan.scan(h.deps)
     settle(h)
-    fid, card = _sarah_card(h)
+    fid, card = _card_of(h, SARAH)
     h.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid))
     h.mailbox.wait_for(1)
     settle(h)
     assert hubspot.thread_messages == []
     assert "by email" in texts(last_update(h, card))
+
+
+def _card_of(h, contact_id: str) -> tuple[int, tuple[str, str]]:
+    """The contact's follow-up id and (channel, ts) of its card."""
+    from bot.models import FollowUp
+
+    with h.deps.db.session() as s:
+        fu = s.query(FollowUp).filter_by(contact_id=contact_id).one()
+        return fu.id, (fu.cards[0].channel, fu.cards[0].ts)
