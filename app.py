@@ -11,14 +11,17 @@ from slack_sdk import WebClient
 
 import handlers
 from bot import logs
+from bot.adapters.claude import ClaudeSteps
 from bot.adapters.clock import SystemClock
 from bot.adapters.slack import SlackChat, web_client
 from bot.adapters.smtp import SMTPMailer
 from bot.config import FollowupConfig, load_config
 from bot.db import Database, make_engine, migrate
-from bot.drafting.offline import OfflineDrafter
+from bot.drafting.ledger import Ledger
+from bot.drafting.pipeline import Pipeline
+from bot.drafting.style import style_source
 from bot.errors import ConfigError
-from bot.ports import CRM, Clock, Drafter
+from bot.ports import CRM, Clock
 from bot.services import cards, review, writeback
 from bot.services.deps import Deps
 from bot.settings import Settings
@@ -45,11 +48,14 @@ def build_crm(settings: Settings, config: FollowupConfig, db: Database) -> CRM:
     return EmbeddedCRM(db)
 
 
-def build_drafter(settings: Settings, config: FollowupConfig) -> Drafter:
+def build_drafter(settings: Settings, config: FollowupConfig, db: Database, clock: Clock) -> Pipeline:
+    """The AI pipeline: on Claude when ANTHROPIC_API_KEY is set (the offline path under every step), offline
+    otherwise. Every step's output, tokens and cost go to the ledger."""
+    ledger = Ledger(db, clock, config.drafting, config.business_hours.timezone)
+    style = style_source(db, config.drafting.style_examples)
+    engine = None
     if settings.anthropic_api_key:
         import anthropic
-
-        from bot.adapters.claude import ClaudeDrafter
 
         client = anthropic.Anthropic(
             api_key=settings.anthropic_api_key.get_secret_value(),
@@ -57,8 +63,8 @@ def build_drafter(settings: Settings, config: FollowupConfig) -> Drafter:
             timeout=config.timeouts.ai_seconds,
             max_retries=1,
         )
-        return ClaudeDrafter(client, model=config.drafting.model, max_tokens=config.drafting.max_tokens)
-    return OfflineDrafter()
+        engine = ClaudeSteps(client, config.drafting, ledger)
+    return Pipeline(engine, ledger, config.drafting, style=style)
 
 
 def slack_client(settings: Settings, config: FollowupConfig | None = None) -> WebClient:
@@ -81,11 +87,13 @@ def build_deps(
     db = Database(make_engine(settings.database_url))
     if run_migrations:
         migrate(db.engine)
+    clock = clock or SystemClock()
+    drafter = build_drafter(settings, config, db, clock)
     return Deps(
         db=db,
         crm=build_crm(settings, config, db),
-        drafter=build_drafter(settings, config),
-        fallback_drafter=OfflineDrafter(),
+        drafter=drafter,
+        fallback_drafter=Pipeline(None, drafter.ledger, config.drafting),
         mailer=SMTPMailer(
             settings.smtp_host,
             settings.smtp_port,
@@ -95,7 +103,7 @@ def build_deps(
             timeout=config.timeouts.smtp_seconds,
         ),
         chat=SlackChat(chat_client) if chat_client else None,
-        clock=clock or SystemClock(),
+        clock=clock,
         config=config,
     )
 

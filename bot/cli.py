@@ -299,6 +299,93 @@ def hubspot_check() -> None:
         raise typer.Exit(1)
 
 
+@cli.command("eval")
+def eval_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Labelled JSONL: {id, text, source, label} per line.")],
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON object instead of tables.")] = False,
+) -> None:
+    """Run the pipeline on a labelled file: accuracy, per-class precision and recall, the confusion matrix
+    and draft checks. Offline unless ANTHROPIC_API_KEY is set; nothing is stored."""
+    import tempfile as _tempfile
+
+    from rich.table import Table
+
+    from app import build_drafter
+    from bot.adapters.clock import SystemClock
+    from bot.clock import BusinessCalendar
+    from bot.config import load_config
+    from bot.db import Database, make_engine, migrate
+    from bot.evaluation import evaluate, read_labelled
+
+    items = read_labelled(data)
+    settings = _settings()
+    config = load_config(settings.followup_config)
+    with _tempfile.TemporaryDirectory(prefix="followup-eval-") as tmp:
+        # the run's ledger (tokens, cost) in a scratch database: an eval never touches the team's data
+        db = Database(make_engine(f"sqlite:///{Path(tmp) / 'eval.db'}"))
+        migrate(db.engine)
+        clock = SystemClock()
+        pipeline = build_drafter(settings, config, db, clock)
+        pipeline.style = None
+        report = evaluate(items, pipeline, clock.now(), BusinessCalendar(config.business_hours))
+        db.engine.dispose()
+    if json_output:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+        return
+    console.print(f"[bold]{len(items)} messages[/bold], engine: {escape(report.engine)}")
+    console.print(f"accuracy: [bold]{report.accuracy:.1%}[/bold]")
+    table = Table("class", "precision", "recall", "support")
+    for label, row in report.per_class().items():
+        table.add_row(label, f"{row['precision']:.2f}", f"{row['recall']:.2f}", str(row["support"]))
+    console.print(table)
+    confusion = report.confusion()
+    short = {label: label.split("_")[0][:8] for label in confusion}
+    matrix = Table("true ↓ / predicted →", *short.values())
+    for label, counts in confusion.items():
+        matrix.add_row(label, *(str(counts[p]) for p in confusion))
+    console.print(matrix)
+    checks = Table("draft check", "share passing")
+    for name, share in report.draft_checks().items():
+        checks.add_row(name, f"{share:.0%}")
+    console.print(checks)
+    distance = report.mean_edit_distance()
+    if distance is not None:
+        console.print(f"mean edit distance to what reps sent: {distance:.2f}")
+    wrong = [i for i in report.items if i.label != i.predicted]
+    for i in wrong[:20]:
+        console.print(
+            f"  ✗ {escape(i.id)}: {i.label} → {i.predicted} ({i.confidence:.2f}) {escape(i.reason)}"
+        )
+
+
+@cli.command("prompts")
+def prompts_cmd() -> None:
+    """Every prompt file: step, version, model, output budget, content hash, and which version the config
+    runs (pinned, newest, or split A/B)."""
+    from rich.table import Table
+
+    import prompts
+    from bot.config import load_config
+
+    config = load_config(_settings().followup_config).drafting
+    table = Table("step", "version", "model", "max tokens", "sha", "in use")
+    for p in prompts.catalog():
+        step = config.step(p.name)
+        newest = max(prompts.versions(p.name))
+        live = step.version or newest
+        use = []
+        if p.version == live:
+            use.append("pinned" if step.version else "newest")
+        if step.ab_version == p.version and step.ab_share > 0:
+            use.append(f"B arm {step.ab_share:.0%}")
+        elif p.version == live and step.ab_version and step.ab_share > 0:
+            use[-1] += f", A arm {1 - step.ab_share:.0%}"
+        model = step.model or config.model or p.model
+        table.add_row(p.name, f"v{p.version}", model, str(p.max_tokens), p.sha, "; ".join(use) or "—")
+    console.print(table)
+    console.print(f"shared guide: prompts/guide.md, about {len(prompts.guide()) // 4} tokens (cached prefix)")
+
+
 def main() -> None:
     try:
         cli()

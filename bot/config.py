@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from bot.errors import ConfigError
 
@@ -152,13 +160,86 @@ class Mail(_Section):
     message_id_domain: str = "followup.local"
 
 
+class StepConfig(_Section):
+    """One pipeline step: which prompt version runs (roll back by pinning an older one), on which model, and
+    an optional A/B split with a second version."""
+
+    version: Annotated[int | None, Field(ge=1, description="Prompt version; empty means the newest.")] = None
+    model: str | None = None
+    ab_version: Annotated[int | None, Field(ge=1)] = None
+    ab_share: Annotated[float, Field(ge=0, le=1, description="Share of leads given ab_version.")] = 0.0
+
+    @model_validator(mode="after")
+    def _split_needs_two_versions(self) -> StepConfig:
+        if self.ab_share > 0 and self.ab_version is None:
+            raise ValueError("ab_share is set but ab_version is not")
+        return self
+
+
+class ModelPrice(_Section):
+    """US dollars per million tokens. Cache writes cost 1.25x input, cache reads 0.1x, batches half."""
+
+    input: Annotated[float, Field(ge=0)]
+    output: Annotated[float, Field(ge=0)]
+
+
+DEFAULT_PRICES = {
+    "claude-sonnet-5-5": ModelPrice(input=3.0, output=15.0),
+    "claude-sonnet-4-6": ModelPrice(input=3.0, output=15.0),
+    "claude-sonnet-4-5": ModelPrice(input=3.0, output=15.0),
+    "claude-haiku-5-5": ModelPrice(input=1.0, output=5.0),
+    "claude-haiku-4-5": ModelPrice(input=1.0, output=5.0),
+    "claude-opus-5-5": ModelPrice(input=5.0, output=25.0),
+    "claude-opus-4-5": ModelPrice(input=5.0, output=25.0),
+}
+
+
 class Drafting(_Section):
-    model: str = "claude-sonnet-5-5"
-    max_tokens: Annotated[int, Field(gt=0, le=8192)] = 1200
+    model: str | None = Field(
+        default=None, description="Model for every step; empty means each prompt file's own model."
+    )
     concurrency: Annotated[
         int,
         Field(ge=1, le=32, description="Leads drafted at the same time in a scan (model calls in flight)."),
     ] = 8
+    daily_spend_cap_usd: Annotated[
+        float,
+        Field(ge=0, description="Model spend per day (team time zone); past it, the offline path drafts."),
+    ] = 25.0
+    use_batches: bool = Field(
+        default=False, description="Scheduled scans draft through the Message Batches API at half price."
+    )
+    batch_wait_seconds: Annotated[int, Field(ge=10, le=86_400)] = 1800
+    batch_poll_seconds: Annotated[float, Field(gt=0, le=600)] = 15.0
+    high_value_amount: Annotated[
+        float, Field(ge=0, description="A deal this large is marked high value and offered for escalation.")
+    ] = 50_000
+    style_examples: Annotated[
+        int, Field(ge=0, le=10, description="The rep's recent approved edits shown to the draft step.")
+    ] = 3
+    prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    steps: dict[str, StepConfig] = Field(default_factory=dict)
+
+    @field_validator("steps")
+    @classmethod
+    def _known_steps(cls, steps: dict[str, StepConfig]) -> dict[str, StepConfig]:
+        from prompts import STEPS, load
+
+        for name, step in steps.items():
+            if name not in STEPS:
+                raise ValueError(f"unknown step {name!r}; steps are {', '.join(STEPS)}")
+            for version in (step.version, step.ab_version):
+                if version is not None:
+                    load(name, version)  # raises naming the missing file
+        return steps
+
+    @field_validator("prices")
+    @classmethod
+    def _keep_defaults(cls, prices: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
+        return {**DEFAULT_PRICES, **prices}
+
+    def step(self, name: str) -> StepConfig:
+        return self.steps.get(name) or StepConfig()
 
 
 class FollowupConfig(_Section):

@@ -24,7 +24,7 @@ def _tick(deps: Deps, name: str, every: timedelta, *, holder: str) -> bool:
 def run_scan(deps: Deps, *, holder: str) -> scan.ScanResult | None:
     if not _tick(deps, "scan", timedelta(minutes=deps.config.schedule.scan_interval_minutes), holder=holder):
         return None
-    result = scan.scan(deps)
+    result = scan.scan(deps, scheduled=True)
     log.info(
         "scan: %d new, %d scheduled, %d known, %d resolved",
         len(result.created),

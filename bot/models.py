@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -140,9 +141,41 @@ class Draft(Base):
     sources: Mapped[list[Any]]
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(36))  # the pipeline run; its steps are in ai_outputs
+    analysis: Mapped[
+        dict[str, Any] | None
+    ]  # class, confidence, extraction, scores, which engine ran each step
     created_at: Mapped[datetime]
 
     followup: Mapped[FollowUp] = relationship(back_populates="drafts")
+
+
+class AiOutput(Base):
+    """One step of one pipeline run: what the model (or the offline path) answered, with what prompt, and what
+    it cost. Written as each call returns, whatever happens to the draft after."""
+
+    __tablename__ = "ai_outputs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    engine: Mapped[str] = mapped_column(String(20))  # "claude" | "offline"
+    status: Mapped[str] = mapped_column(String(20))  # ok | invalid | failed | over_cap
+    prompt_name: Mapped[str | None] = mapped_column(String(40))
+    prompt_version: Mapped[int | None] = mapped_column(Integer)
+    prompt_sha: Mapped[str | None] = mapped_column(String(16))
+    model: Mapped[str | None] = mapped_column(String(100))
+    arm: Mapped[str | None] = mapped_column(String(1))  # "A" | "B" when the step is split between versions
+    batch: Mapped[bool] = mapped_column(default=False)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float(), default=0.0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    output: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class CardMessage(Base):

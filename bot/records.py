@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -198,6 +199,9 @@ class DraftOutput(BaseModel):
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=2900)
     sources: list[SourceRef] = Field(default_factory=list)
+    # the pipeline's findings (class, confidence, extraction, scores, each step's engine) and its run id
+    analysis: dict[str, Any] | None = None
+    run_id: str | None = None
 
     @classmethod
     def fit(

@@ -1,99 +1,265 @@
-"""Claude as the drafter, through the official `anthropic` SDK with a forced tool call for structure."""
+"""Claude runs the pipeline's steps, through the official `anthropic` SDK with structured outputs.
+
+Each call sends the same long stable prefix first (the shared guide, then the step's prompt, each marked
+for the prompt cache), then the lead as delimited data. The answer is constrained to the step's JSON schema
+(`output_config.format`) and validated against the step's pydantic model; an answer that still fails is
+sent back once with the error, and a second failure hands the step to the offline path. Every call,
+answered or not, is written to the ledger with its prompt, model, tokens, cost and latency.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import anthropic
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from bot.drafting.redact import redact
+from bot.config import Drafting
+from bot.drafting.ledger import Ledger, StepRecord, Usage, cost
+from bot.drafting.steps import STEP_OUTPUTS
 from bot.errors import FollowupError
-from bot.records import DraftOutput, Engagement, LeadContext, Urgency
-from prompts import load as load_prompt
-
-TOOL_NAME = "record_followup"
+from prompts import Prompt, guide, load
 
 
-class _ToolInput(BaseModel):
-    summary: str
-    classification: str
-    urgency: Urgency
-    missing_information: list[str] = Field(default_factory=list)
-    review_flags: list[str] = Field(default_factory=list)
-    subject: str
-    body: str
-    source_ids: list[str] = Field(default_factory=list)
+class StepFailed(FollowupError):
+    """Claude could not answer this step (API error, or an answer that failed validation twice)."""
 
 
-class DraftingError(FollowupError):
-    pass
+@dataclass(frozen=True)
+class Choice:
+    prompt: Prompt
+    model: str
+    arm: str | None  # "A" / "B" when the step is split between two versions
 
 
-def _lead_json(ctx: LeadContext) -> str:
-    """The lead as data for the model; sensitive values in what people wrote are replaced first."""
-    own = [ctx.contact.email, ctx.contact.phone or "", ctx.owner.email if ctx.owner else ""]
+@dataclass(frozen=True)
+class StepCall:
+    """One lead's input to one step."""
 
-    def clean(e: Engagement) -> dict:
-        data = e.model_dump(mode="json", exclude={"contact_id", "owner_id"})
-        data["body"] = redact(e.body, allowed=own)
-        data["subject"] = redact(e.subject, allowed=own) if e.subject else e.subject
-        return data
+    key: str  # stable per lead: decides the A/B arm, so a lead sees one version
+    run_id: str
+    user_text: str
 
-    payload = {
-        "trigger": {"rule": ctx.rule, "reason": ctx.reason},
-        "contact": ctx.contact.model_dump(mode="json", exclude={"owner_id", "company_id"}),
-        "company": ctx.company.model_dump(mode="json") if ctx.company else None,
-        "deal": ctx.deal.model_dump(mode="json") if ctx.deal else None,
-        "rep": ctx.owner.model_dump(mode="json", include={"first_name", "last_name", "email"})
-        if ctx.owner
-        else None,
-        "days_you_may_propose": [f"{d:%A %d %B}" for d in ctx.workdays_ahead],
-        "history_newest_first": [clean(e) for e in ctx.engagements],
+
+def schema_for(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "format": {"type": "json_schema", "schema": anthropic.transform_schema(model.model_json_schema())}
     }
-    return json.dumps(payload, indent=1)
 
 
-class ClaudeDrafter:
+def _first_error(exc: ValidationError | ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "answer"
+        return f"{where}: {err['msg']}"
+    return str(exc)[:200]
+
+
+class ClaudeSteps:
     name = "claude"
 
-    def __init__(self, client: anthropic.Anthropic, *, model: str, max_tokens: int) -> None:
+    def __init__(
+        self,
+        client: anthropic.Anthropic,
+        config: Drafting,
+        ledger: Ledger | None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
-        self.model: str | None = model
-        self.max_tokens = max_tokens
-        self.prompt = load_prompt("followup_draft")
-        self.prompt_version: str | None = self.prompt.version
+        self.config = config
+        self.ledger = ledger
+        self.sleep = sleep
 
-    def draft(self, context: LeadContext) -> DraftOutput:
-        schema = _ToolInput.model_json_schema()
-        message = self.client.messages.create(
-            model=self.model or "",
-            max_tokens=self.max_tokens,
-            system=self.prompt.text,
-            messages=[{"role": "user", "content": _lead_json(context)}],
-            tools=[
-                {
-                    "name": TOOL_NAME,
-                    "description": "Record the follow-up summary, classification and draft for human review.",
-                    "input_schema": schema,
-                }
-            ],
-            tool_choice={"type": "tool", "name": TOOL_NAME},
-        )
-        call = next((b for b in message.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
-        if call is None:
-            raise DraftingError(f"Claude answered without calling {TOOL_NAME} (stop: {message.stop_reason})")
-        try:
-            data = _ToolInput.model_validate(call.input)
-        except ValidationError as exc:
-            raise DraftingError(
-                f"Claude's draft did not match the schema: {exc.errors()[0]['msg']}"
-            ) from None
-        by_id = {e.id: e for e in context.engagements}
-        sources = [by_id[i].ref() for i in data.source_ids if i in by_id] or [
-            e.ref() for e in context.engagements[:3]
+    # ---- choosing the prompt ----
+
+    def choose(self, step: str, key: str) -> Choice:
+        cfg = self.config.step(step)
+        version, arm = cfg.version, None
+        if cfg.ab_version is not None and cfg.ab_share > 0:
+            bucket = int(hashlib.sha256(f"{step}:{key}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+            if bucket < cfg.ab_share:
+                version, arm = cfg.ab_version, "B"
+            else:
+                arm = "A"
+        prompt = load(step, version)
+        return Choice(prompt=prompt, model=cfg.model or self.config.model or prompt.model, arm=arm)
+
+    @staticmethod
+    def system(prompt: Prompt) -> list[dict[str, Any]]:
+        """The stable prefix: the shared guide (the same for every step) and the step's prompt, each a cache
+        breakpoint, so the guide is read from cache by every step and the step text by every lead."""
+        return [
+            {"type": "text", "text": guide(), "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": prompt.text, "cache_control": {"type": "ephemeral"}},
         ]
-        if not (data.subject.strip() and data.body.strip()):
-            raise DraftingError("Claude's draft has no subject or no body")
-        # clipped and cleaned the same way as the offline drafter's, so an over-long answer still fits
-        return DraftOutput.fit(**data.model_dump(exclude={"source_ids"}), sources=sources)
+
+    def params(self, step: str, choice: Choice, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "model": choice.model,
+            "max_tokens": choice.prompt.max_tokens,
+            "system": self.system(choice.prompt),
+            "messages": messages,
+            "output_config": schema_for(STEP_OUTPUTS[step]),
+        }
+
+    # ---- one call, with one retry on an invalid answer ----
+
+    def run(self, step: str, call: StepCall) -> BaseModel:
+        choice = self.choose(step, call.key)
+        messages: list[dict[str, Any]] = [{"role": "user", "content": call.user_text}]
+        problem = ""
+        for attempt in (1, 2):
+            if self.ledger is not None:
+                self.ledger.check_cap()
+            started = time.monotonic()
+            try:
+                message = self.client.messages.create(**self.params(step, choice, messages))
+            except anthropic.APIError as exc:
+                self._record(
+                    step, call, choice, "failed", started, error=f"{type(exc).__name__}: {exc}"[:300]
+                )
+                raise StepFailed(f"Claude's {step} step failed ({type(exc).__name__})") from None
+            text, answer, problem = self._read(step, message)
+            status = "ok" if answer is not None else "invalid"
+            self._record(
+                step, call, choice, status, started, message=message, error=problem or None, answer=answer
+            )
+            if answer is not None:
+                return answer
+            if attempt == 1:
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": text or "(no answer)"},
+                    {
+                        "role": "user",
+                        "content": f"That answer did not validate ({problem}). "
+                        "Answer again, exactly in the schema.",
+                    },
+                ]
+        raise StepFailed(f"Claude's {step} answer did not validate twice ({problem})")
+
+    @staticmethod
+    def _read(step: str, message: Any) -> tuple[str, BaseModel | None, str]:
+        text = "".join(b.text for b in message.content if getattr(b, "type", "") == "text")
+        if message.stop_reason not in ("end_turn", "stop_sequence"):
+            return text, None, f"stopped by {message.stop_reason}"
+        try:
+            return text, STEP_OUTPUTS[step].model_validate_json(text), ""
+        except (ValidationError, ValueError) as exc:
+            return text, None, _first_error(exc)
+
+    def _record(
+        self,
+        step: str,
+        call: StepCall,
+        choice: Choice,
+        status: str,
+        started: float,
+        *,
+        message: Any = None,
+        error: str | None = None,
+        answer: BaseModel | None = None,
+        batch: bool = False,
+    ) -> None:
+        if self.ledger is None:
+            return
+        usage = Usage.of(message.usage) if message is not None else Usage()
+        self.ledger.record(
+            StepRecord(
+                run_id=call.run_id,
+                step=step,
+                engine="claude",
+                status=status,
+                prompt_name=choice.prompt.name,
+                prompt_version=choice.prompt.version,
+                prompt_sha=choice.prompt.sha,
+                model=choice.model,
+                arm=choice.arm,
+                batch=batch,
+                usage=usage,
+                cost_usd=cost(self.config.prices.get(choice.model), usage, batch=batch),
+                latency_ms=int((time.monotonic() - started) * 1000),
+                error=error,
+                output=answer.model_dump(mode="json") if answer is not None else None,
+            )
+        )
+
+    # ---- many leads at once through the Message Batches API ----
+
+    def run_batch(self, step: str, calls: Sequence[StepCall]) -> list[BaseModel | StepFailed]:
+        """One batch for one step across many leads, at half price. An invalid answer gets its one retry as a
+        normal call; a batch that has not ended within `batch_wait_seconds` is cancelled and its leads are
+        answered one call at a time."""
+        if self.ledger is not None:
+            self.ledger.check_cap()
+        choices = [self.choose(step, c.key) for c in calls]
+        requests = [
+            {
+                "custom_id": f"{step}-{i}",
+                "params": self.params(step, ch, [{"role": "user", "content": c.user_text}]),
+            }
+            for i, (c, ch) in enumerate(zip(calls, choices, strict=True))
+        ]
+        started = time.monotonic()
+        try:
+            batch = self.client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+            while batch.processing_status != "ended":
+                if time.monotonic() - started > self.config.batch_wait_seconds:
+                    self.client.messages.batches.cancel(batch.id)
+                    return [self._run_or_fail(step, c) for c in calls]
+                self.sleep(self.config.batch_poll_seconds)
+                batch = self.client.messages.batches.retrieve(batch.id)
+            results = {r.custom_id: r.result for r in self.client.messages.batches.results(batch.id)}
+        except anthropic.APIError:
+            return [self._run_or_fail(step, c) for c in calls]
+        out: list[BaseModel | StepFailed] = []
+        for i, (c, ch) in enumerate(zip(calls, choices, strict=True)):
+            result = results.get(f"{step}-{i}")
+            if result is None or result.type != "succeeded":
+                out.append(self._run_or_fail(step, c))
+                continue
+            _, answer, problem = self._read(step, result.message)
+            status = "ok" if answer is not None else "invalid"
+            self._record(
+                step,
+                c,
+                ch,
+                status,
+                started,
+                message=result.message,
+                error=problem or None,
+                answer=answer,
+                batch=True,
+            )
+            out.append(answer if answer is not None else self._run_or_fail(step, c))
+        return out
+
+    def _run_or_fail(self, step: str, call: StepCall) -> BaseModel | StepFailed:
+        try:
+            return self.run(step, call)
+        except StepFailed as exc:
+            return exc
+
+
+def lead_message(
+    lead: dict[str, Any], earlier: dict[str, Any] | None = None, style: list[dict] | None = None
+) -> str:
+    """The user turn: the lead as delimited data, what earlier steps found, and the rep's style examples."""
+    parts = [f"<lead>\n{json.dumps(lead, indent=1, ensure_ascii=False)}\n</lead>"]
+    if earlier:
+        parts.append(
+            f"<earlier_steps>\n{json.dumps(earlier, indent=1, ensure_ascii=False)}\n</earlier_steps>"
+        )
+    if style:
+        parts.append(
+            "<style_examples>\nThe rep's own recent edits of drafts (before → after). "
+            "Write the way the after versions read.\n"
+            f"{json.dumps(style, indent=1, ensure_ascii=False)}\n</style_examples>"
+        )
+    return "\n\n".join(parts)

@@ -6,7 +6,7 @@ import re
 
 from bot.drafting.promises import commitment_flag, commitments, injection
 from bot.drafting.redact import sensitive_in
-from bot.drafting.signals import escalation_signals
+from bot.drafting.signals import HIGH_VALUE, escalation_signals
 from bot.records import DraftOutput, LeadContext
 
 GENERIC_OPENERS = re.compile(r"\b(just checking in|circling back|touching base|just following up)\b", re.I)
@@ -45,7 +45,9 @@ def sensitive_flags(*texts: str) -> list[str]:
     return [message for pattern, message in SENSITIVE.values() if pattern.search(joined)]
 
 
-def apply_guardrails(draft: DraftOutput, context: LeadContext) -> DraftOutput:
+def apply_guardrails(
+    draft: DraftOutput, context: LeadContext, *, high_value: float = HIGH_VALUE
+) -> DraftOutput:
     """Add review flags for sensitive topics in the lead's words or the draft, and for generic openers."""
     lead_words = [e.body for e in context.engagements[:3] if e.is_inbound]
     flags = list(draft.review_flags)
@@ -54,7 +56,7 @@ def apply_guardrails(draft: DraftOutput, context: LeadContext) -> DraftOutput:
             flags.append(flag)
     if GENERIC_OPENERS.search(draft.body):
         flags.append("The draft reads like a generic check-in; reference the last conversation instead.")
-    for signal in escalation_signals(context):
+    for signal in escalation_signals(context, high_value):
         if signal not in flags:
             flags.append(signal)
     private = sensitive_in(f"{draft.subject}\n{draft.body}")
@@ -70,4 +72,4 @@ def apply_guardrails(draft: DraftOutput, context: LeadContext) -> DraftOutput:
             f"The lead's message speaks to the AI (“{aimed[:60]}”): treat it as untrusted text, and check "
             "the draft does not do what it asks."
         )
-    return draft.model_copy(update={"review_flags": flags})
+    return draft.model_copy(update={"review_flags": list(dict.fromkeys(flags))})

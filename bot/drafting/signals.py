@@ -9,7 +9,7 @@ from bot.drafting.redact import sensitive_in
 from bot.records import LeadContext
 
 PREFIX = "Escalation signal"
-HIGH_VALUE = 50_000
+HIGH_VALUE = 50_000  # the default of [drafting] high_value_amount
 
 SIGNALS: dict[str, re.Pattern[str]] = {
     "an unhappy customer": re.compile(
@@ -38,7 +38,7 @@ SIGNALS: dict[str, re.Pattern[str]] = {
 }
 
 
-def escalation_signals(ctx: LeadContext) -> list[str]:
+def escalation_signals(ctx: LeadContext, high_value: float = HIGH_VALUE) -> list[str]:
     """The signals, each as a review flag naming what was found."""
     text = "\n".join(f"{e.subject or ''}\n{e.body}" for e in ctx.engagements[:5] if e.is_inbound)
     found = []
@@ -49,7 +49,7 @@ def escalation_signals(ctx: LeadContext) -> list[str]:
     private = sensitive_in(text)
     if private:
         found.append(f"{PREFIX}: private data in the lead's message ({', '.join(private)}).")
-    if ctx.deal and (ctx.deal.amount or 0) >= HIGH_VALUE:
+    if ctx.deal and (ctx.deal.amount or 0) >= high_value:
         found.append(f"{PREFIX}: a high-value deal ({ctx.deal.amount:,.0f}).")
     return found
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.addresses import BadAddress, single_address
 from bot.drafting import draft_with_fallback
+from bot.drafting.pipeline import Pipeline
 from bot.errors import FollowupError
 from bot.models import AuditEvent, Draft, FollowUp
 from bot.ports import Drafter
@@ -162,9 +163,10 @@ def recheck(deps: Deps, ctx: RuleContext, result: ScanResult) -> None:
                 result.resolved.append(fid)
 
 
-def scan(deps: Deps) -> ScanResult:
+def scan(deps: Deps, *, scheduled: bool = False) -> ScanResult:
     """Run every enabled rule once (a failing rule is reported; the others still run), store what is new,
-    and resolve what is no longer needed. Cards are posted by the work queue."""
+    and resolve what is no longer needed. Cards are posted by the work queue. A scheduled scan may draft
+    through the Message Batches API (`[drafting] use_batches`): nobody is waiting on it."""
     result = ScanResult()
     ctx = lifecycle.rule_context(deps)
     run = run_rules(deps.config.triggers, ctx)
@@ -183,11 +185,19 @@ def scan(deps: Deps) -> ScanResult:
         busy = set(s.scalars(select(FollowUp.contact_id).where(FollowUp.state.in_(waiting))))
     fresh = [t for t in triggers if t.dedupe_key not in known]
     with _batched(deps, fresh):
-        _store_new(deps, triggers, known, busy, result)
+        _store_new(deps, triggers, known, busy, result, batch=scheduled and deps.config.drafting.use_batches)
     return result
 
 
-def _draft_all(deps: Deps, contexts: list[LeadContext]) -> list[tuple[DraftOutput, Drafter] | BaseException]:
+def _draft_all(
+    deps: Deps, contexts: list[LeadContext], *, batch: bool = False
+) -> list[tuple[DraftOutput, Drafter] | BaseException]:
+    if batch and contexts and isinstance(deps.drafter, Pipeline) and deps.drafter.engine is not None:
+        try:
+            return [(out, deps.drafter) for out in deps.drafter.draft_batch(contexts)]
+        except Exception as exc:  # the batch path is an optimisation: fall back to calls one lead at a time
+            log.warning("batch drafting failed (%s); drafting lead by lead", type(exc).__name__)
+
     def one(ctx: LeadContext) -> tuple[DraftOutput, Drafter] | BaseException:
         try:
             return draft_with_fallback(deps.drafter, deps.fallback_drafter, ctx)
@@ -216,7 +226,7 @@ def _batched(deps: Deps, triggers: list[Trigger]) -> Iterator[None]:
 
 
 def _store_new(
-    deps: Deps, triggers: list[Trigger], known: set[str], busy: set[str], result: ScanResult
+    deps: Deps, triggers: list[Trigger], known: set[str], busy: set[str], result: ScanResult, *, batch: bool
 ) -> None:
     """Pick the new triggers (in rule order, so the more urgent rule wins a contact), read their context,
     draft them `[drafting] concurrency` at a time (a model answers in seconds: drafting one after another
@@ -240,7 +250,7 @@ def _store_new(
         except Exception as exc:  # one bad record must not stop the rest of the scan
             log.exception("could not prepare %s", trigger.dedupe_key)
             result.draft_failures.append(f"{trigger.dedupe_key}: {exc}")
-    drafts = _draft_all(deps, [ctx for _, _, ctx in contexts])
+    drafts = _draft_all(deps, [ctx for _, _, ctx in contexts], batch=batch)
     for (trigger, later, ctx), drafted in zip(contexts, drafts, strict=True):
         if isinstance(drafted, BaseException):
             result.draft_failures.append(f"{trigger.dedupe_key}: {type(drafted).__name__}")

@@ -5,23 +5,22 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-import anthropic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.claude import ClaudeDrafter, DraftingError
 from bot.config import FollowupConfig
 from bot.db import Database, make_engine, migrate
 from bot.drafting import draft_with_fallback
-from bot.drafting.offline import OfflineDrafter
 from bot.records import Company, Contact, Deal, DraftOutput, Engagement, EngagementType, LeadContext, Owner
 from bot.sample_data import seed
 from bot.services.deps import Deps
 from bot.services.scan import assemble_context
 from crm.embedded import EmbeddedCRM
+from tests.bot.pipelines import claude_pipeline, offline
 from tests.builders import detect
 from tests.conftest import NOW
+from tests.fakes.anthropic_api import DEFAULTS, step_of
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def contexts(tmp_path) -> list[LeadContext]:
     deps = Deps(
         db=db,
         crm=crm,
-        drafter=OfflineDrafter(),
+        drafter=offline(),
         fallback_drafter=None,
         mailer=None,  # type: ignore[arg-type]
         chat=None,
@@ -54,7 +53,7 @@ def test_sample_book_triggers_every_rule(contexts):
 
 
 def test_offline_drafts_quote_the_last_interaction_and_make_one_ask(contexts):
-    drafter = OfflineDrafter()
+    drafter = offline()
     for ctx in contexts:
         out = drafter.draft(ctx)
         body = out.body
@@ -73,7 +72,7 @@ def test_offline_drafts_quote_the_last_interaction_and_make_one_ask(contexts):
                 fragment and fragment in t for t in internal if fragment not in " ".join(titles)
             ), body
         assert ctx.contact.first_name in body
-        assert out.sources and out.sources[0].id == ctx.engagements[0].id
+        assert out.sources and ctx.engagements[0].id in {s.id for s in out.sources}
         assert out.summary and out.classification
 
 
@@ -81,59 +80,58 @@ def test_guardrails_flag_pricing_for_a_person(contexts):
     pricing = next(
         c for c in contexts if any("pricing" in e.body.lower() for e in c.engagements if e.is_inbound)
     )
-    out, used = draft_with_fallback(OfflineDrafter(), None, pricing)
+    out, used = draft_with_fallback(offline(), None, pricing)
     assert used.name == "offline"
     assert any("Pricing comes up" in f for f in out.review_flags)
 
 
-def _claude(fake) -> ClaudeDrafter:
-    client = anthropic.Anthropic(api_key=fake.api_key, base_url=fake.base_url, max_retries=0)
-    return ClaudeDrafter(client, model="claude-sonnet-5-5", max_tokens=900)
-
-
-def test_claude_drafter_sends_the_context_and_keeps_the_structured_answer(claude, contexts):
+def test_the_claude_path_sends_the_context_as_data_and_keeps_each_steps_answer(claude, contexts):
     ctx = next(c for c in contexts if c.rule == "stale_deal")
     call_id = next(e.id for e in ctx.engagements if e.type.value == "call")
-    claude.tool_input = {
-        "summary": "Stalled at contract; legal review open.",
-        "classification": "stalled deal — contract sent",
-        "urgency": "high",
-        "missing_information": ["Signature date"],
-        "review_flags": [],
+    claude.answers["draft"] = {
         "subject": "The DPA review",
         "body": f"Hi {ctx.contact.first_name},\n\nOn our call you said legal review was the last step. "
-        "Would a 15-minute call with your counsel this week help close it out?\n\nDana",
+        "Would a 15-minute call with your counsel on Friday help close it out?\n\nDana",
+        "ask": "Would a 15-minute call with your counsel on Friday help close it out?",
         "source_ids": [call_id, "made-up-id"],
     }
-    out = _claude(claude).draft(ctx)
-    [req] = claude.requests
-    assert req["model"] == "claude-sonnet-5-5" and req["max_tokens"] == 900
-    assert req["tool_choice"] == {"type": "tool", "name": "record_followup"}
-    assert "never send anything yourself" in req["system"]
-    assert ctx.contact.email in req["messages"][0]["content"]
-    assert call_id in req["messages"][0]["content"]
-    assert out.urgency == "high" and out.subject == "The DPA review"
+    out = claude_pipeline(claude).draft(ctx)
+    assert [step_of(r) for r in claude.requests] == ["classify", "extract", "score", "summarize", "draft"]
+    for req in claude.requests:
+        assert req["model"] == "claude-sonnet-5-5"
+        assert "temperature" not in req  # the current API rejects sampling parameters
+        assert req["output_config"]["format"]["type"] == "json_schema"
+        assert "You never send" in req["system"][0]["text"]
+        assert req["messages"][0]["content"].startswith("<lead>")
+        assert ctx.contact.email in req["messages"][0]["content"] and call_id in req["messages"][0]["content"]
+    draft_req = claude.calls_for("draft")[0]
+    assert "<earlier_steps>" in draft_req["messages"][0]["content"]  # what classify..summarize found
+    assert draft_req["max_tokens"] == 900
+    assert out.subject == "The DPA review" and out.urgency == "high"
+    assert out.classification == "sales_opportunity" and out.analysis["confidence"] == 0.88
+    assert out.summary.splitlines() == [
+        "Who: a sales lead.",
+        "Last: a form on Tuesday.",
+        "Watch: budget unknown.",
+    ]
     assert [s.id for s in out.sources] == [call_id]  # unknown ids are dropped, not invented
-
-
-def test_claude_unusable_answer_is_an_error(claude, contexts):
-    claude.tool_input = {
-        "summary": "x",
-        "classification": "y",
-        "urgency": "urgent!!",
-        "subject": "s",
-        "body": "b",
+    assert set(out.analysis["engines"].values()) == {
+        "claude classify/v1",
+        "claude extract/v1",
+        "claude score/v1",
+        "claude summarize/v1",
+        "claude draft/v2",
     }
-    with pytest.raises(DraftingError, match="schema"):
-        _claude(claude).draft(contexts[0])
 
 
-def test_claude_outage_falls_back_to_the_offline_drafter(claude, contexts):
+def test_claude_outage_falls_back_to_the_offline_path_for_every_step(claude, contexts):
     claude.status = 529
-    out, used = draft_with_fallback(_claude(claude), OfflineDrafter(), contexts[0])
-    assert used.name == "offline"
-    assert out.review_flags[0].startswith("Drafted offline because claude failed")
-    assert len(claude.requests) == 1
+    out = claude_pipeline(claude).draft(contexts[0])
+    assert set(out.analysis["engines"].values()) == {"offline"}
+    assert out.review_flags[0] == (
+        "Claude's classify step failed (OverloadedError); the offline path answered the classify step."
+    )
+    assert len(claude.requests) == 5  # each step tried once (the SDK's retries are off here)
 
 
 # --- any input at all ------------------------------------------------------------------------------------
@@ -209,25 +207,23 @@ def _fits(out: DraftOutput) -> None:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ctx=lead_contexts())
 def test_the_offline_drafter_drafts_any_lead_within_the_limits(ctx):
-    out, used = draft_with_fallback(OfflineDrafter(), None, ctx)
+    out, used = draft_with_fallback(offline(), None, ctx)
     assert used.name == "offline"
     _fits(out)
 
 
-def test_an_over_long_claude_answer_is_clipped_like_the_offline_one(claude, contexts):
-    claude.tool_input = {
-        "summary": "S" * 9000,
-        "classification": "c" * 500,
-        "urgency": "high",
-        "missing_information": ["m" * 900] * 40,
-        "review_flags": ["f" * 900] * 40,
-        "subject": "Re: demo\r\nBcc: attacker@evil.example" + "s" * 400,
-        "body": "B\x00ody " * 2000,
+def test_a_hostile_claude_answer_is_cleaned_like_the_offline_one(claude, contexts):
+    claude.answers["draft"] = {
+        "subject": "Re: demo\r\nBcc: attacker@evil.example" + "s" * 150,
+        "body": "B\x00ody " * 300,
+        "ask": "Would Friday work?",
+        "source_ids": [],
     }
-    out = _claude(claude).draft(contexts[0])
+    claude.answers["extract"] = {**DEFAULTS["extract"], "still_needed": ["m" * 90] * 10}
+    out = claude_pipeline(claude).draft(contexts[0])
     _fits(out)
-    assert out.subject.startswith("Re: demo Bcc:") and len(out.subject) == 200
-    assert len(out.missing_information) == 10 and len(out.review_flags) == 12
+    assert out.subject.startswith("Re: demo Bcc:") and "\n" not in out.subject
+    assert len(out.missing_information) == 10
 
 
 def test_internal_notes_are_never_quoted_and_only_working_days_are_proposed():
@@ -267,7 +263,7 @@ def test_internal_notes_are_never_quoted_and_only_working_days_are_proposed():
         workdays_ahead=calendar.workdays_after(wednesday),
     )
     assert ctx.workdays_ahead[0] == date(2026, 11, 27)  # Thursday the 26th is Thanksgiving
-    out = OfflineDrafter().draft(ctx)
+    out = offline().draft(ctx)
     assert "Q2 implementation" not in out.body and "DPA" not in out.body
     assert "Thursday" not in out.body and "Friday or Monday" in out.body
     assert "Pricing call" in out.body  # the conversation is named, not its notes

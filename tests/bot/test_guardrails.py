@@ -10,11 +10,11 @@ import pytest
 
 from blocks.card import card_blocks, to_dicts
 from bot.drafting import draft_with_fallback
-from bot.drafting.offline import OfflineDrafter
 from bot.drafting.promises import commitments, injection
 from bot.records import Contact, Engagement, EngagementType, LeadContext
 from tests.blockkit import assert_valid_blocks, texts
 from tests.blocks.test_builders import make
+from tests.bot.pipelines import claude_pipeline, offline
 
 AT = datetime(2026, 11, 18, 20, 0, tzinfo=UTC)
 
@@ -66,7 +66,7 @@ def test_an_injection_attempt_always_ends_as_a_flagged_draft(attack):
             Engagement(id="f1", type=EngagementType.FORM, direction="inbound", occurred_at=AT, body=attack)
         ],
     )
-    out, _ = draft_with_fallback(OfflineDrafter(), None, ctx)
+    out, _ = draft_with_fallback(offline(), None, ctx)
     assert any("speaks to the AI" in f for f in out.review_flags), out.review_flags
 
 
@@ -122,9 +122,7 @@ def test_sensitive_values_are_replaced_except_the_leads_own(text, shown):
 
 
 def test_the_model_never_sees_a_card_number_and_a_draft_holding_one_is_flagged(claude):
-    import anthropic
 
-    from bot.adapters.claude import ClaudeDrafter
     from bot.drafting.guardrails import apply_guardrails
 
     ctx = LeadContext(
@@ -142,22 +140,21 @@ def test_the_model_never_sees_a_card_number_and_a_draft_holding_one_is_flagged(c
             )
         ],
     )
-    claude.tool_input = {
-        "summary": "Eve wants to buy.",
-        "classification": "sales opportunity",
-        "urgency": "high",
+    claude.answers["draft"] = {
         "subject": "Your order",
         "body": "Hi Eve, I will charge 4111 1111 1111 1111 today. Would Friday work?",
+        "ask": "Would Friday work?",
+        "source_ids": ["f1"],
     }
-    client = anthropic.Anthropic(api_key=claude.api_key, base_url=claude.base_url, max_retries=0)
-    out = ClaudeDrafter(client, model="claude-sonnet-5-5", max_tokens=900).draft(ctx)
-    sent = claude.requests[0]["messages"][0]["content"]
-    assert "4111" not in sent and "bob@othercorp.example" not in sent and "[card number]" in sent
-    assert "eve@lead.example" in sent  # the lead's own address stays
-    flagged = apply_guardrails(out, ctx)
-    assert any("a card number" in f for f in flagged.review_flags)
-    offline = OfflineDrafter().draft(ctx)
-    assert "4111" not in offline.body + offline.summary
+    out = claude_pipeline(claude).draft(ctx)
+    for request in claude.requests:  # no step ever sees it
+        sent = request["messages"][0]["content"]
+        assert "4111" not in sent and "bob@othercorp.example" not in sent and "[card number]" in sent
+        assert "eve@lead.example" in sent  # the lead's own address stays
+    assert any("a card number" in f for f in out.review_flags)
+    assert any("a card number" in f for f in apply_guardrails(out, ctx).review_flags)
+    written = offline().draft(ctx)
+    assert "4111" not in written.body + written.summary
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,15 @@
-"""A fake Anthropic Messages API on 127.0.0.1 for the real `anthropic` client."""
+"""A fake Anthropic Messages API on 127.0.0.1 for the real `anthropic` client.
+
+It answers like the API does for what this app uses: structured outputs (`output_config.format`, the answer as
+JSON text), usage with prompt-cache reads and writes (a prefix up to a `cache_control` breakpoint is cached
+once it reaches the model's minimum length, and read back on the next identical prefix), the Message Batches
+endpoints, authentication errors and overload. Tests script each step's answers.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import threading
 import time
@@ -11,17 +19,74 @@ from typing import Any
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+# the smallest prefix the API caches, by model (tokens); unknown models use the largest
+CACHE_MINIMUM = {"claude-sonnet-5-5": 1024, "claude-sonnet-4-5": 1024, "claude-haiku-4-5": 4096}
+
+DEFAULTS: dict[str, Any] = {
+    "classify": {"label": "sales_opportunity", "confidence": 0.88, "reason": "Asks for a demo for a team."},
+    "extract": {
+        "company": "Acme",
+        "role": "Head of Sales",
+        "use_case": "follow-ups on inbound leads",
+        "urgency": "high",
+        "team_size": "40 reps",
+        "geography": None,
+        "source": "web form",
+        "likely_fit": "B2B sales team on HubSpot",
+        "still_needed": ["Budget"],
+    },
+    "score": {
+        "fit": {"score": 80, "evidence": ["40 reps"]},
+        "intent": {"score": 75, "evidence": ["asked for a demo"]},
+        "urgency": {"score": 60, "evidence": ["before Q1"]},
+    },
+    "summarize": {"lines": ["Who: a sales lead.", "Last: a form on Tuesday.", "Watch: budget unknown."]},
+    "draft": {
+        "subject": "Your demo request",
+        "body": "Hi,\n\nThanks for your note on Tuesday about follow-ups.\n\n"
+        "Would Friday suit for 20 minutes?\n\nSam",
+        "ask": "Would Friday suit for 20 minutes?",
+        "source_ids": [],
+    },
+    "breakup": {
+        "subject": "Closing the loop",
+        "body": "Hi,\n\nI will stop following up for now.\n\nIs a one-word reply possible?\n\nSam",
+        "ask": "Is a one-word reply possible?",
+        "source_ids": [],
+    },
+}
+
+
+def tokens(text: str) -> int:
+    """The fake's tokenizer: about four characters a token, like English text."""
+    return max(1, len(text) // 4)
+
+
+def step_of(body: dict[str, Any]) -> str:
+    system = body.get("system") or []
+    text = system if isinstance(system, str) else "\n".join(b.get("text", "") for b in system)
+    for line in text.splitlines()[::-1]:
+        if line.startswith("Step: "):
+            return line.removeprefix("Step: ").rstrip(".").replace("break-up", "breakup")
+    return "draft"
+
 
 @dataclass
 class FakeClaude:
     server: HTTPServer
     api_key: str = "sk-ant-test"
     requests: list[dict[str, Any]] = field(default_factory=list)
-    tool_input: dict[str, Any] | None = None
+    # per step: a dict (always this answer) or a list (one per call, the last one repeating)
+    answers: dict[str, Any] = field(default_factory=dict)
     status: int = 200
     delay: float = 0.0  # seconds each answer takes, like a model thinking
     in_flight: int = 0
     max_in_flight: int = 0
+    cache: set[str] = field(default_factory=set)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    batch_polls_until_ended: int = 1
+    _calls: dict[str, int] = field(default_factory=dict)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -29,16 +94,95 @@ class FakeClaude:
         return self.server.url_for("/").rstrip("/")
 
     def install(self) -> None:
-        self.server.expect_request("/v1/messages", method="POST").respond_with_handler(self._messages)
+        s = self.server
+        s.expect_request("/v1/messages", method="POST").respond_with_handler(self._messages)
+        s.expect_request("/v1/messages/batches", method="POST").respond_with_handler(self._batch_create)
+        for n in range(1, 50):
+            bid = f"msgbatch_{n:04d}"
+            s.expect_request(f"/v1/messages/batches/{bid}", method="GET").respond_with_handler(
+                lambda r, bid=bid: self._batch_get(r, bid)
+            )
+            s.expect_request(f"/v1/messages/batches/{bid}/results", method="GET").respond_with_handler(
+                lambda r, bid=bid: self._batch_results(r, bid)
+            )
+            s.expect_request(f"/v1/messages/batches/{bid}/cancel", method="POST").respond_with_handler(
+                lambda r, bid=bid: self._batch_cancel(r, bid)
+            )
 
-    def _messages(self, request: Request) -> Response:
-        # the SDK sends the key as x-api-key or as a bearer token, depending on its version
+    # ---- what tests look at ----
+
+    def calls_for(self, step: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if step_of(r) == step]
+
+    # ---- answering ----
+
+    def _authorised(self, request: Request) -> bool:
         given = request.headers.get("x-api-key") or request.headers.get("Authorization", "").removeprefix(
             "Bearer "
         )
-        if given != self.api_key:
+        return given == self.api_key
+
+    def _answer_for(self, step: str) -> Any:
+        with self._lock:
+            n = self._calls.get(step, 0)
+            self._calls[step] = n + 1
+        scripted = self.answers.get(step, DEFAULTS.get(step, {}))
+        if isinstance(scripted, list):
+            return scripted[min(n, len(scripted) - 1)]
+        return scripted
+
+    def _usage(self, body: dict[str, Any]) -> dict[str, int]:
+        """Input tokens split the way the API reports them: read from cache, written to cache, the rest."""
+        system = body.get("system") or []
+        blocks = [{"text": system}] if isinstance(system, str) else list(system)
+        rest = json.dumps(body.get("messages", [])) + json.dumps(body.get("output_config", {}))
+        total = sum(tokens(b.get("text", "")) for b in blocks) + tokens(rest)
+        minimum = CACHE_MINIMUM.get(body.get("model", ""), 4096)
+        read = largest = 0  # the longest prefix found in cache; the longest cacheable prefix
+        prefix = ""
+        for i, block in enumerate(blocks):
+            prefix += block.get("text", "")
+            size = sum(tokens(b.get("text", "")) for b in blocks[: i + 1])
+            if not block.get("cache_control") or size < minimum:
+                continue
+            key = hashlib.sha256(f"{body.get('model')}|{prefix}".encode()).hexdigest()
+            with self._lock:
+                if key in self.cache:
+                    read = size
+                self.cache.add(key)
+            largest = size
+        write = largest - read
+        return {
+            "input_tokens": total - read - write,
+            "cache_read_input_tokens": read,
+            "cache_creation_input_tokens": write,
+        }
+
+    def _message(self, body: dict[str, Any]) -> dict[str, Any]:
+        step = step_of(body)
+        answer = self._answer_for(step)
+        text = answer if isinstance(answer, str) else json.dumps(answer)
+        usage = self._usage(body)
+        usage["output_tokens"] = tokens(text)
+        return {
+            "id": f"msg_{next(self._ids)}",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": usage,
+        }
+
+    def _messages(self, request: Request) -> Response:
+        if not self._authorised(request):
             return self._error(401, "authentication_error", "invalid x-api-key")
         body = request.get_json()
+        if "temperature" in body or "top_p" in body:
+            return self._error(
+                400, "invalid_request_error", "temperature: sampling parameters are not supported"
+            )
         with self._lock:
             self.requests.append(body)
             self.in_flight += 1
@@ -50,18 +194,65 @@ class FakeClaude:
                 self.in_flight -= 1
         if self.status != 200:
             return self._error(self.status, "overloaded_error", "Overloaded")
-        tool = body["tools"][0]["name"]
-        answer = {
-            "id": "msg_test_1",
-            "type": "message",
-            "role": "assistant",
-            "model": body["model"],
-            "content": [{"type": "tool_use", "id": "toolu_1", "name": tool, "input": self.tool_input or {}}],
-            "stop_reason": "tool_use",
-            "stop_sequence": None,
-            "usage": {"input_tokens": 812, "output_tokens": 240},
+        return Response(json.dumps(self._message(body)), content_type="application/json")
+
+    # ---- Message Batches ----
+
+    def _batch_view(self, bid: str) -> dict[str, Any]:
+        b = self.batches[bid]
+        ended = b["polls"] >= self.batch_polls_until_ended or b["canceled"]
+        n = len(b["requests"])
+        return {
+            "id": bid,
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": {
+                "processing": 0 if ended else n,
+                "succeeded": n if ended and not b["canceled"] else 0,
+                "errored": 0,
+                "canceled": n if b["canceled"] else 0,
+                "expired": 0,
+            },
+            "created_at": "2026-11-25T10:00:00Z",
+            "expires_at": "2026-11-26T10:00:00Z",
+            "ended_at": "2026-11-25T10:05:00Z" if ended else None,
+            "cancel_initiated_at": None,
+            "archived_at": None,
+            "results_url": f"{self.base_url}/v1/messages/batches/{bid}/results" if ended else None,
         }
-        return Response(json.dumps(answer), content_type="application/json")
+
+    def _batch_create(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return self._error(401, "authentication_error", "invalid x-api-key")
+        body = request.get_json()
+        bid = f"msgbatch_{len(self.batches) + 1:04d}"
+        self.batches[bid] = {"requests": body["requests"], "polls": 0, "canceled": False}
+        return Response(json.dumps(self._batch_view(bid)), content_type="application/json")
+
+    def _batch_get(self, request: Request, bid: str) -> Response:
+        if bid not in self.batches:
+            return self._error(404, "not_found_error", "batch not found")
+        self.batches[bid]["polls"] += 1
+        return Response(json.dumps(self._batch_view(bid)), content_type="application/json")
+
+    def _batch_cancel(self, request: Request, bid: str) -> Response:
+        self.batches[bid]["canceled"] = True
+        return Response(json.dumps(self._batch_view(bid)), content_type="application/json")
+
+    def _batch_results(self, request: Request, bid: str) -> Response:
+        lines = []
+        for req in self.batches[bid]["requests"]:
+            with self._lock:
+                self.requests.append({**req["params"], "batch": bid})
+            lines.append(
+                json.dumps(
+                    {
+                        "custom_id": req["custom_id"],
+                        "result": {"type": "succeeded", "message": self._message(req["params"])},
+                    }
+                )
+            )
+        return Response("\n".join(lines) + "\n", content_type="application/binary")
 
     @staticmethod
     def _error(status: int, kind: str, message: str) -> Response:

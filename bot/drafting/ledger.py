@@ -1,0 +1,119 @@
+"""The record of every AI step: written as each call returns, read for the daily spend cap and for reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from bot.config import Drafting, ModelPrice
+from bot.db import Database
+from bot.errors import FollowupError
+from bot.models import AiOutput
+from bot.ports import Clock
+
+
+class OverSpendCap(FollowupError):
+    """Today's model spend reached the cap: no new model calls until tomorrow (the offline path drafts)."""
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @classmethod
+    def of(cls, usage: Any) -> Usage:
+        """From the API's `usage` object; absent cache fields count as zero."""
+        return cls(
+            input_tokens=getattr(usage, "input_tokens", 0) or 0,
+            output_tokens=getattr(usage, "output_tokens", 0) or 0,
+            cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
+            cache_write_tokens=getattr(usage, "cache_creation_input_tokens", 0) or 0,
+        )
+
+
+def cost(price: ModelPrice | None, usage: Usage, *, batch: bool = False) -> float:
+    """US dollars for one call. Unknown model: priced at zero, and the ledger still has the tokens."""
+    if price is None:
+        return 0.0
+    dollars = (
+        usage.input_tokens * price.input
+        + usage.cache_write_tokens * price.input * 1.25
+        + usage.cache_read_tokens * price.input * 0.1
+        + usage.output_tokens * price.output
+    ) / 1_000_000
+    return round(dollars * (0.5 if batch else 1.0), 6)
+
+
+@dataclass
+class StepRecord:
+    run_id: str
+    step: str
+    engine: str
+    status: str
+    prompt_name: str | None = None
+    prompt_version: int | None = None
+    prompt_sha: str | None = None
+    model: str | None = None
+    arm: str | None = None
+    batch: bool = False
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    latency_ms: int = 0
+    error: str | None = None
+    output: dict[str, Any] | None = None
+
+
+class Ledger:
+    def __init__(self, db: Database, clock: Clock, config: Drafting, timezone: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+        self.tz = ZoneInfo(timezone)
+
+    def record(self, rec: StepRecord) -> None:
+        with self.db.session() as s:
+            s.add(
+                AiOutput(
+                    run_id=rec.run_id,
+                    step=rec.step,
+                    engine=rec.engine,
+                    status=rec.status,
+                    prompt_name=rec.prompt_name,
+                    prompt_version=rec.prompt_version,
+                    prompt_sha=rec.prompt_sha,
+                    model=rec.model,
+                    arm=rec.arm,
+                    batch=rec.batch,
+                    input_tokens=rec.usage.input_tokens,
+                    output_tokens=rec.usage.output_tokens,
+                    cache_read_tokens=rec.usage.cache_read_tokens,
+                    cache_write_tokens=rec.usage.cache_write_tokens,
+                    cost_usd=rec.cost_usd,
+                    latency_ms=rec.latency_ms,
+                    error=rec.error,
+                    output=rec.output,
+                    created_at=self.clock.now(),
+                )
+            )
+
+    def spent_today(self) -> float:
+        local = self.clock.now().astimezone(self.tz)
+        start = datetime.combine(local.date(), time(0), tzinfo=self.tz)
+        with self.db.session() as s:
+            total = s.scalar(
+                select(func.coalesce(func.sum(AiOutput.cost_usd), 0.0)).where(AiOutput.created_at >= start)
+            )
+        return float(total or 0.0)
+
+    def check_cap(self) -> None:
+        cap = self.config.daily_spend_cap_usd
+        spent = self.spent_today()
+        if spent >= cap:
+            raise OverSpendCap(f"today's AI spend cap (${cap:.2f}) is reached (${spent:.2f} spent)")
