@@ -7,30 +7,26 @@ import time
 from datetime import UTC, datetime
 
 NOW = datetime(2026, 11, 18, 20, 0, tzinfo=UTC)
-ANSWER = {
-    "summary": "A lead.",
-    "classification": "sales opportunity",
-    "urgency": "medium",
-    "subject": "Following up",
-    "body": "Hi,\n\nThanks for the call. Would Friday work for 20 minutes?\n\nDana",
-}
 
 
 def bench_drafting(contacts: int = 140, latency_s: float = 1.0) -> dict:
-    """A scan with Claude as the drafter, against a local fake of the Messages API answering after 1 s."""
+    """A scan with Claude running the pipeline's five steps per lead, against a local fake of the Messages
+    API answering after 1 s and reporting prompt-cache reads the way the API does."""
     from pydantic import SecretStr
     from pytest_httpserver import HTTPServer
+    from sqlalchemy import select
 
     from app import build_deps
     from bot import sample_data
     from bot.clock import FixedClock
+    from bot.models import AiOutput
     from bot.services import scan
     from bot.settings import Settings
     from tests.fakes.anthropic_api import FakeClaude
 
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
-    fake = FakeClaude(server, delay=latency_s, tool_input=ANSWER)
+    fake = FakeClaude(server, delay=latency_s)
     fake.install()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -50,16 +46,27 @@ def bench_drafting(contacts: int = 140, latency_s: float = 1.0) -> dict:
             result = scan.scan(deps)
             wall = time.perf_counter() - start
             concurrency = deps.config.drafting.concurrency
+            with deps.db.session() as s:
+                rows = s.execute(
+                    select(AiOutput.input_tokens, AiOutput.cache_read_tokens, AiOutput.cache_write_tokens)
+                    .where(AiOutput.engine == "claude")
+                    .order_by(AiOutput.id)
+                ).all()
             deps.db.engine.dispose()
     finally:
         server.stop()
-    drafted = len(fake.requests)
+    leads = len(result.created) + len(result.scheduled)
+    later = rows[5:]  # after the first lead's five calls have written the cache
+    read = sum(r[1] for r in later)
+    total = sum(r[0] + r[1] + r[2] for r in later)
     return {
-        "leads": drafted,
+        "leads": leads,
+        "calls": len(fake.requests),
+        "cached_share": read / total if total else 0.0,
         "latency_s": latency_s,
         "concurrency": concurrency,
         "wall_s": wall,
-        "sequential_s": drafted * latency_s,
+        "sequential_s": len(fake.requests) * latency_s,
         "max_in_flight": fake.max_in_flight,
         "failures": len(result.draft_failures),
     }

@@ -223,11 +223,13 @@ def write_report(r: dict) -> None:
         f"{hs['leads']} leads "
         f"(fake HubSpot enforcing 100 requests a 10 s, 5 searches a second) | {hs['first_calls']} calls in "
         f"{hs['first_s']:.1f} s; {hs['rate_limited']} answered 429 | ≤ 150 calls |",
-        f"| drafting {dr['leads']} leads with Claude as the drafter, a local Messages API fake answering in "
-        f"{dr['latency_s']:.0f} s, `[drafting] concurrency = {dr['concurrency']}` | "
-        f"{dr['wall_s']:.1f} s for the whole scan ({dr['max_in_flight']} calls in flight at most; "
-        f"one after another would be "
-        f"{dr['sequential_s']:.0f} s) | about leads / concurrency seconds |",
+        f"| drafting {dr['leads']} leads with Claude running the five pipeline steps "
+        f"({dr['calls']} calls), a local Messages API fake answering in {dr['latency_s']:.0f} s, "
+        f"`[drafting] concurrency = {dr['concurrency']}` | {dr['wall_s']:.1f} s for the whole scan "
+        f"({dr['max_in_flight']} calls in flight at most; one after another would be "
+        f"{dr['sequential_s']:.0f} s) | about calls / concurrency seconds |",
+        f"| share of input tokens read from the prompt cache, after the first lead (from the API's usage "
+        f"fields) | {dr['cached_share']:.1%} | ≥ 80% |",
         f"| HubSpot calls, rescan with nothing new | {hs['rescan_calls']} calls in {hs['rescan_s']:.1f} s, "
         f"{hs['rescan_new']} new | ≤ 40 calls |",
         "",

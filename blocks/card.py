@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -20,7 +22,7 @@ from blocks.format import clip, escape, line, person, quote, slack_date
 from blocks.ids import SNOOZE_LABELS, ActionId, BlockId
 from bot.drafting.promises import commitments
 from bot.drafting.signals import has_signal
-from bot.snapshot import FollowUpView
+from bot.snapshot import DraftView, FollowUpView
 from bot.states import State
 from bot.triggers.registry import label as rule_label
 
@@ -81,6 +83,23 @@ def status_line(fu: FollowUpView) -> str | None:
     return None
 
 
+def _classified(d: DraftView) -> str:
+    label = line(d.classification.replace("_", " "), 80)
+    if isinstance(d.confidence, int | float) and 0 <= d.confidence <= 1:
+        return f"{label} ({d.confidence:.0%} sure)"
+    return label
+
+
+def _source(s: dict) -> str:
+    """ "Call: Pricing call, 12 Mar": what the draft rests on and when, for the rep to check."""
+    what = line(s.get("label") or s.get("kind", ""), 70)
+    try:
+        when = datetime.fromisoformat(str(s.get("occurred_at")))
+    except ValueError:
+        return what
+    return f"{what}, {when.day} {when:%b}"
+
+
 def _details(fu: FollowUpView) -> list[Block]:
     d = fu.draft
     blocks: list[Block] = [
@@ -89,7 +108,7 @@ def _details(fu: FollowUpView) -> list[Block]:
                 MarkdownTextObject(text=f"*Why*\n{clip(escape(fu.reason), 500)}"),
                 MarkdownTextObject(text=f"*Urgency*\n{URGENCY_ICON.get(d.urgency, line(d.urgency, 20))}"),
                 MarkdownTextObject(text=f"*Type*\n{line(rule_label(fu.rule), 100)}"),
-                MarkdownTextObject(text=f"*Classified as*\n{line(d.classification, 100)}"),
+                MarkdownTextObject(text=f"*Classified as*\n{_classified(d)}"),
                 MarkdownTextObject(text=f"*Owner*\n{person(fu.owner_slack_id, fu.owner_name)}"),
                 MarkdownTextObject(text=f"*Contact*\n{line(fu.contact_email, 320)}"),
             ]
@@ -97,7 +116,7 @@ def _details(fu: FollowUpView) -> list[Block]:
         SectionBlock(text=MarkdownTextObject(text=f"*AI summary*\n{clip(escape(d.summary), 2800)}")),
     ]
     if d.sources:
-        used = " · ".join(line(s.get("label") or s.get("kind", ""), 80) for s in d.sources[:5])
+        used = " · ".join(_source(s) for s in d.sources[:5])
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(f"*Based on:* {used}", 2900))]))
     if d.missing_information:
         missing = ", ".join(line(m, 100) for m in d.missing_information[:10])

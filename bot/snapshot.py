@@ -22,6 +22,7 @@ class DraftView:
     sources: list[dict]
     subject: str
     body: str
+    confidence: float | None = None  # the classify step's, when the pipeline wrote the draft
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def snapshot(fu: FollowUp) -> FollowUpView:
             sources=list(d.sources),
             subject=d.subject,
             body=d.body,
+            confidence=(fu.ai_draft.analysis or {}).get("confidence"),
         ),
         edited=fu.edited,
         snoozed_until=fu.snoozed_until,

@@ -13,6 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import anthropic
 from pydantic import BaseModel, ValidationError
 
 from bot.config import Drafting
-from bot.drafting.ledger import Ledger, StepRecord, Usage, cost
+from bot.drafting.ledger import Ledger, StepRecord, Usage, cost, worst_case
 from bot.drafting.steps import STEP_OUTPUTS
 from bot.errors import FollowupError
 from prompts import Prompt, guide, load
@@ -70,11 +71,13 @@ class ClaudeSteps:
         ledger: Ledger | None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.config = config
         self.ledger = ledger
         self.sleep = sleep
+        self.monotonic = monotonic
 
     # ---- choosing the prompt ----
 
@@ -115,11 +118,11 @@ class ClaudeSteps:
         messages: list[dict[str, Any]] = [{"role": "user", "content": call.user_text}]
         problem = ""
         for attempt in (1, 2):
-            if self.ledger is not None:
-                self.ledger.check_cap()
+            params = self.params(step, choice, messages)
             started = time.monotonic()
             try:
-                message = self.client.messages.create(**self.params(step, choice, messages))
+                with self._budget(choice, params):
+                    message = self.client.messages.create(**params)
             except anthropic.APIError as exc:
                 self._record(
                     step, call, choice, "failed", started, error=f"{type(exc).__name__}: {exc}"[:300]
@@ -143,6 +146,14 @@ class ClaudeSteps:
                     },
                 ]
         raise StepFailed(f"Claude's {step} answer did not validate twice ({problem})")
+
+    def _budget(self, choice: Choice, params: dict[str, Any], *, batch: bool = False) -> Any:
+        """Today's spend cap, checked with this call's worst case held while it runs."""
+        if self.ledger is None:
+            return nullcontext()
+        size = len(json.dumps(params["system"])) + len(json.dumps(params["messages"]))
+        price = self.config.prices.get(choice.model)
+        return self.ledger.reserve(worst_case(price, size, choice.prompt.max_tokens, batch=batch))
 
     @staticmethod
     def _read(step: str, message: Any) -> tuple[str, BaseModel | None, str]:
@@ -192,37 +203,57 @@ class ClaudeSteps:
 
     # ---- many leads at once through the Message Batches API ----
 
-    def run_batch(self, step: str, calls: Sequence[StepCall]) -> list[BaseModel | StepFailed]:
+    def run_batch(self, step: str, calls: Sequence[StepCall]) -> list[tuple[BaseModel | StepFailed, bool]]:
         """One batch for one step across many leads, at half price. An invalid answer gets its one retry as a
         normal call; a batch that has not ended within `batch_wait_seconds` is cancelled and its leads are
-        answered one call at a time."""
-        if self.ledger is not None:
-            self.ledger.check_cap()
+        answered one call at a time. Each answer comes with whether the batch gave it."""
         choices = [self.choose(step, c.key) for c in calls]
-        requests = [
+        requests: list[dict[str, Any]] = [
             {
                 "custom_id": f"{step}-{i}",
                 "params": self.params(step, ch, [{"role": "user", "content": c.user_text}]),
             }
             for i, (c, ch) in enumerate(zip(calls, choices, strict=True))
         ]
+        hold = 0.0
+        for r, ch in zip(requests, choices, strict=True):
+            size = len(json.dumps(r["params"]["system"])) + len(json.dumps(r["params"]["messages"]))
+            hold += worst_case(self.config.prices.get(ch.model), size, ch.prompt.max_tokens, batch=True)
+        with self.ledger.reserve(hold) if self.ledger is not None else nullcontext():
+            answered = self._await_batch(step, calls, choices, requests)
+        # what the batch did not answer (cancelled, errored, invalid) is asked one call at a time, with the
+        # batch's budget released
+        return [
+            (found, True) if found is not None else (self._run_or_fail(step, c), False)
+            for found, c in zip(answered, calls, strict=True)
+        ]
+
+    def _await_batch(
+        self,
+        step: str,
+        calls: Sequence[StepCall],
+        choices: list[Choice],
+        requests: list[dict[str, Any]],
+    ) -> list[BaseModel | None]:
+        """The batch's valid answers, None where it gave none."""
         started = time.monotonic()
+        waited_from = self.monotonic()
         try:
             batch = self.client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
             while batch.processing_status != "ended":
-                if time.monotonic() - started > self.config.batch_wait_seconds:
+                if self.monotonic() - waited_from > self.config.batch_wait_seconds:
                     self.client.messages.batches.cancel(batch.id)
-                    return [self._run_or_fail(step, c) for c in calls]
+                    return [None] * len(calls)
                 self.sleep(self.config.batch_poll_seconds)
                 batch = self.client.messages.batches.retrieve(batch.id)
             results = {r.custom_id: r.result for r in self.client.messages.batches.results(batch.id)}
         except anthropic.APIError:
-            return [self._run_or_fail(step, c) for c in calls]
-        out: list[BaseModel | StepFailed] = []
+            return [None] * len(calls)
+        out: list[BaseModel | None] = []
         for i, (c, ch) in enumerate(zip(calls, choices, strict=True)):
             result = results.get(f"{step}-{i}")
             if result is None or result.type != "succeeded":
-                out.append(self._run_or_fail(step, c))
+                out.append(None)
                 continue
             _, answer, problem = self._read(step, result.message)
             status = "ok" if answer is not None else "invalid"
@@ -237,7 +268,7 @@ class ClaudeSteps:
                 answer=answer,
                 batch=True,
             )
-            out.append(answer if answer is not None else self._run_or_fail(step, c))
+            out.append(answer)
         return out
 
     def _run_or_fail(self, step: str, call: StepCall) -> BaseModel | StepFailed:

@@ -165,6 +165,13 @@ FILLER = {
 }
 
 
+# common words that say nothing about the class, left out of the reason's cue words
+CUE_STOP = FILLER | {
+    "about", "after", "again", "before", "could", "their", "there", "these", "think", "those", "which",
+    "would", "should", "where", "while", "other", "still", "thanks", "hello", "really",
+}  # fmt: skip
+
+
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
@@ -286,7 +293,7 @@ def _strongest_cue(text: str, source: str | None, label: str, weights: Weights) 
     seen = {
         t
         for t in features(text, source)
-        if t.startswith("w:") and t in weights.vocabulary and len(t) > 5 and t[2:] not in FILLER
+        if t.startswith("w:") and t in weights.vocabulary and len(t) > 6 and t[2:] not in CUE_STOP
     }
     top = sorted(seen, key=lambda t: row[weights.vocabulary[t]], reverse=True)[:3]
     words = [t[2:] for t in top if row[weights.vocabulary[t]] > 0]

@@ -45,6 +45,19 @@ def sensitive_flags(*texts: str) -> list[str]:
     return [message for pattern, message in SENSITIVE.values() if pattern.search(joined)]
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def off_days(body: str, context: LeadContext) -> list[str]:
+    """Days the draft proposes (named in a question) that are not among the team's next working days."""
+    if not context.workdays_ahead:
+        return []
+    allowed = {f"{d:%A}" for d in context.workdays_ahead}
+    asks = [s for s in re.split(r"(?<=[.!?])\s+", body) if "?" in s]
+    named = {day for s in asks for day in WEEKDAYS if re.search(rf"\b{day}\b", s)}
+    return sorted(named - allowed, key=WEEKDAYS.index)
+
+
 def apply_guardrails(
     draft: DraftOutput, context: LeadContext, *, high_value: float = HIGH_VALUE
 ) -> DraftOutput:
@@ -54,6 +67,13 @@ def apply_guardrails(
     for flag in sensitive_flags(draft.subject, draft.body, *lead_words):
         if flag not in flags:
             flags.append(flag)
+    wrong_days = off_days(draft.body, context)
+    if wrong_days:
+        ok = ", ".join(f"{d:%A %d %b}" for d in context.workdays_ahead[:3])
+        flags.append(
+            f"The draft proposes {' and '.join(wrong_days)}, not one of the team's next working days ({ok}): "
+            "change the day before sending."
+        )
     if GENERIC_OPENERS.search(draft.body):
         flags.append("The draft reads like a generic check-in; reference the last conversation instead.")
     for signal in escalation_signals(context, high_value):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -36,6 +39,15 @@ class Usage:
             cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
             cache_write_tokens=getattr(usage, "cache_creation_input_tokens", 0) or 0,
         )
+
+
+def worst_case(price: ModelPrice | None, prompt_chars: int, max_tokens: int, *, batch: bool = False) -> float:
+    """The most a call can cost: every input token uncached (about four characters a token, rounded up
+    generously) and every output token used."""
+    if price is None:
+        return 0.0
+    dollars = (prompt_chars / 3 * price.input * 1.25 + max_tokens * price.output) / 1_000_000
+    return dollars * (0.5 if batch else 1.0)
 
 
 def cost(price: ModelPrice | None, usage: Usage, *, batch: bool = False) -> float:
@@ -76,6 +88,8 @@ class Ledger:
         self.clock = clock
         self.config = config
         self.tz = ZoneInfo(timezone)
+        self._lock = threading.Lock()
+        self._in_flight = 0.0  # dollars reserved by calls still running in this process
 
     def record(self, rec: StepRecord) -> None:
         with self.db.session() as s:
@@ -113,7 +127,22 @@ class Ledger:
         return float(total or 0.0)
 
     def check_cap(self) -> None:
+        """Raise when today's spend has reached the cap."""
+        with self.reserve(0.0):
+            pass
+
+    @contextmanager
+    def reserve(self, estimate: float) -> Iterator[None]:
+        """Hold `estimate` dollars of today's budget for one call while it is in flight, so calls running at
+        the same time cannot together spend past the cap: spent + in flight + this call must fit."""
         cap = self.config.daily_spend_cap_usd
-        spent = self.spent_today()
-        if spent >= cap:
-            raise OverSpendCap(f"today's AI spend cap (${cap:.2f}) is reached (${spent:.2f} spent)")
+        with self._lock:
+            spent = self.spent_today()
+            if spent >= cap or spent + self._in_flight + estimate > cap:
+                raise OverSpendCap(f"today's AI spend cap (${cap:.2f}) is reached (${spent:.2f} spent)")
+            self._in_flight += estimate
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= estimate

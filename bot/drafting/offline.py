@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.drafting import classifier
 from bot.drafting.promises import injection
 from bot.drafting.redact import redact
+from bot.drafting.signals import escalation_signals
 from bot.drafting.steps import Classification, DraftText, Evidence, Extraction, LeadClass, Scores, Summary
 from bot.records import Engagement, EngagementType, LeadContext, Urgency, one_line
 from bot.triggers.registry import BY_NAME
@@ -229,20 +230,18 @@ def score(ctx: LeadContext, cls: Classification, ext: Extraction) -> Scores:
     )
 
 
-def summarize(ctx: LeadContext, cls: Classification, ext: Extraction) -> Summary:
+def summarize(ctx: LeadContext, cls: Classification, ext: Extraction, high_value: float = 50_000) -> Summary:
     company = ext.company or "an unknown company"
     who = f"{ctx.contact.name}{', ' + ext.role if ext.role else ''} at {company}"
     wants = f" — {ext.use_case}" if ext.use_case else ""
     anchor = _anchor(ctx)
-    if anchor:
-        last = f"Last: {anchor.label()} on {anchor.occurred_at:%a %d %b}. {one_line(ctx.reason, 160)}."
-    else:
-        last = f"No history in the CRM yet. {one_line(ctx.reason, 160)}."
-    watch = (
-        f"Still needed: {', '.join(ext.still_needed[:4])}."
-        if ext.still_needed
-        else f"Classified {cls.label.value.replace('_', ' ')} ({cls.confidence:.0%})."
-    )
+    last = f"{one_line(ctx.reason, 200)}."
+    if anchor is None:
+        last += " No history in the CRM yet."
+    elif f"{anchor.occurred_at:%d %b}".lstrip("0") not in ctx.reason:
+        last += f" Last: {anchor.label()} on {anchor.occurred_at:%a %d %b}."
+    signal = next((f for f in escalation_signals(ctx, high_value) if f), None)
+    watch = signal or cls.reason
     return Summary(lines=[one_line(f"{who}{wants}", 300), one_line(last, 300), one_line(watch, 300)])
 
 

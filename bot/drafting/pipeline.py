@@ -166,7 +166,7 @@ class Pipeline:
         if step == "score":
             return offline.score(ctx, cls, run.get("extract", Extraction))
         if step == "summarize":
-            return offline.summarize(ctx, cls, run.get("extract", Extraction))
+            return offline.summarize(ctx, cls, run.get("extract", Extraction), self.config.high_value_amount)
         if step == "draft":
             return offline.draft(ctx, cls)
         return offline.breakup(ctx)
@@ -219,19 +219,20 @@ class Pipeline:
             if live and self.engine is not None:
                 calls = [StepCall(key=r.key, run_id=r.run_id, user_text=self._message(r, step)) for r in live]
                 try:
-                    answers: list[BaseModel | StepFailed] = self.engine.run_batch(step, calls)
+                    answers = self.engine.run_batch(step, calls)
                 except OverSpendCap as exc:
                     for r in live:
                         r.capped = True
                         r.notes.append(f"Drafted offline: {exc}.")
                     answers = []
-                for r, answer in zip(live, answers, strict=False):
+                for r, (answer, in_batch) in zip(live, answers, strict=False):
                     if isinstance(answer, StepFailed):
                         r.notes.append(f"{answer}; the offline path answered the {step} step.")
                         continue
                     choice = self.engine.choose(step, r.key)
                     r.results[step] = answer
-                    r.engines[step] = f"claude {choice.prompt.label} batch" + (
+                    via = " batch" if in_batch else ""
+                    r.engines[step] = f"claude {choice.prompt.label}{via}" + (
                         f" arm {choice.arm}" if choice.arm else ""
                     )
             for r in runs:
