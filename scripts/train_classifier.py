@@ -1,6 +1,8 @@
 """Train the offline lead classifier on the shipped labelled set and write bot/drafting/classifier.json.
 
-    python scripts/train_classifier.py [--data tests/data/leads_labelled.jsonl]
+    .venv/bin/python scripts/train_classifier.py [--data tests/data/leads_labelled.jsonl]
+
+(with the project installed, as the README's commands do).
 
 Prints the cross-validated accuracy first (each message scored by a model trained without it), then trains on
 everything and writes the model. The result is deterministic: run it twice, get the same file.
@@ -10,15 +12,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
 from pathlib import Path
 
+from bot.drafting import classifier
+from bot.evaluation import read_labelled
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bot.evaluation import read_labelled  # noqa: E402
-
-from bot.drafting import classifier  # noqa: E402
 
 
 def main() -> None:

@@ -71,6 +71,7 @@ class Run:
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     results: dict[str, BaseModel] = field(default_factory=dict)
     engines: dict[str, str] = field(default_factory=dict)
+    prompts: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # step -> (prompt, model)
     notes: list[str] = field(default_factory=list)
     capped: bool = False
 
@@ -134,6 +135,7 @@ class Pipeline:
                 run.notes.append(f"{exc}; the offline path answered the {step} step.")
             else:
                 choice = self.engine.choose(step, run.key)
+                run.prompts[step] = (choice.prompt.label, choice.model)
                 run.results[step] = out
                 run.engines[step] = f"claude {choice.prompt.label}" + (
                     f" arm {choice.arm}" if choice.arm else ""
@@ -196,6 +198,9 @@ class Pipeline:
             "summary": summary.lines,
             "ask": text.ask,
             "engines": run.engines,
+            # the prompt and model that wrote the email itself (an A/B arm's version, not the default)
+            "prompt": run.prompts.get(final, ("offline/2", None))[0],
+            "model": run.prompts.get(final, ("offline/2", None))[1],
         }
         out = DraftOutput.fit(
             summary="\n".join(summary.lines),
@@ -230,6 +235,7 @@ class Pipeline:
                         r.notes.append(f"{answer}; the offline path answered the {step} step.")
                         continue
                     choice = self.engine.choose(step, r.key)
+                    r.prompts[step] = (choice.prompt.label, choice.model)
                     r.results[step] = answer
                     via = " batch" if in_batch else ""
                     r.engines[step] = f"claude {choice.prompt.label}{via}" + (

@@ -116,8 +116,9 @@ def _store(
                     followup_id=fu.id,
                     origin="ai",
                     author=used.name,
-                    model=used.model,
-                    prompt_version=used.prompt_version,
+                    # the prompt and model that wrote this draft (an A/B arm's, or offline after a fallback)
+                    model=(output.analysis or {}).get("model", used.model),
+                    prompt_version=(output.analysis or {}).get("prompt", used.prompt_version),
                     created_at=now,
                     **output.model_dump(mode="json"),
                 )

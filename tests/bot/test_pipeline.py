@@ -148,6 +148,9 @@ def test_an_ab_split_sends_each_lead_one_version_and_records_the_arm(claude, led
         r.arm: req["system"][1]["text"] for r, req in zip(drafts, claude.calls_for("draft"), strict=True)
     }
     assert texts["A"] == load("draft", 2).text and texts["B"] == load("draft", 1).text
+    outs = [pipeline.draft(lead(n)) for n in (1, 2, 3)]
+    by_arm = {r.run_id: r.prompt_version for r in rows(ledger) if r.step == "draft"}
+    assert all(o.analysis["prompt"] == f"draft/v{by_arm[o.run_id]}" for o in outs)  # what wrote each draft
     again = claude_pipeline(claude, config=config, ledger=ledger)
     assert again.engine.choose("draft", "c3") == pipeline.engine.choose("draft", "c3")  # a lead keeps its arm
 
