@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
 from pydantic import BaseModel, ValidationError
 
 from bot.config import Drafting
@@ -25,6 +24,12 @@ from bot.drafting.ledger import Ledger, StepRecord, Usage, cost, worst_case
 from bot.drafting.steps import STEP_OUTPUTS
 from bot.errors import FollowupError
 from prompts import Prompt, guide, load
+
+if TYPE_CHECKING:
+    import anthropic
+
+# The SDK is imported when Claude is actually called (it takes about half a second to import): the offline
+# path, the demo and every command without a key never load it.
 
 
 class StepFailed(FollowupError):
@@ -48,6 +53,8 @@ class StepCall:
 
 
 def schema_for(model: type[BaseModel]) -> dict[str, Any]:
+    import anthropic
+
     return {
         "format": {"type": "json_schema", "schema": anthropic.transform_schema(model.model_json_schema())}
     }
@@ -114,6 +121,8 @@ class ClaudeSteps:
     # ---- one call, with one retry on an invalid answer ----
 
     def run(self, step: str, call: StepCall) -> BaseModel:
+        import anthropic
+
         choice = self.choose(step, call.key)
         messages: list[dict[str, Any]] = [{"role": "user", "content": call.user_text}]
         problem = ""
@@ -236,6 +245,8 @@ class ClaudeSteps:
         requests: list[dict[str, Any]],
     ) -> list[BaseModel | None]:
         """The batch's valid answers, None where it gave none."""
+        import anthropic
+
         started = time.monotonic()
         waited_from = self.monotonic()
         try:

@@ -92,8 +92,14 @@ class Ledger:
         self._in_flight = 0.0  # dollars reserved by calls still running in this process
 
     def record(self, rec: StepRecord) -> None:
+        self.record_many([rec])
+
+    def record_many(self, records: list[StepRecord]) -> None:
+        """In one transaction: a scan writes a lead's offline steps together, not one commit a step."""
+        if not records:
+            return
         with self.db.session() as s:
-            s.add(
+            s.add_all(
                 AiOutput(
                     run_id=rec.run_id,
                     step=rec.step,
@@ -115,6 +121,7 @@ class Ledger:
                     output=rec.output,
                     created_at=self.clock.now(),
                 )
+                for rec in records
             )
 
     def spent_today(self) -> float:

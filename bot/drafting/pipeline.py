@@ -72,6 +72,7 @@ class Run:
     results: dict[str, BaseModel] = field(default_factory=dict)
     engines: dict[str, str] = field(default_factory=dict)
     prompts: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # step -> (prompt, model)
+    offline_records: list[StepRecord] = field(default_factory=list)  # written together when the run ends
     notes: list[str] = field(default_factory=list)
     capped: bool = False
 
@@ -143,16 +144,15 @@ class Pipeline:
                 return
         run.results[step] = self._offline(run, step)
         run.engines[step] = "offline"
-        if self.ledger is not None:
-            self.ledger.record(
-                StepRecord(
-                    run_id=run.run_id,
-                    step=step,
-                    engine="offline",
-                    status="ok",
-                    output=run.results[step].model_dump(mode="json"),
-                )
+        run.offline_records.append(
+            StepRecord(
+                run_id=run.run_id,
+                step=step,
+                engine="offline",
+                status="ok",
+                output=run.results[step].model_dump(mode="json"),
             )
+        )
 
     def _message(self, run: Run, step: str) -> str:
         style = self.style(run.ctx) if (self.style and step in ("draft", "breakup")) else None
@@ -176,6 +176,9 @@ class Pipeline:
     # ---- the draft the card shows ----
 
     def assemble(self, run: Run, final: str = "draft") -> DraftOutput:
+        if self.ledger is not None:
+            self.ledger.record_many(run.offline_records)
+            run.offline_records = []
         ctx = run.ctx
         cls = run.get("classify", Classification)
         ext = run.get("extract", Extraction)

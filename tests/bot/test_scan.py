@@ -153,7 +153,7 @@ def test_a_scan_drafts_several_leads_at_once_with_a_slow_model(settings, claude)
     from bot.sample_data import seed
     from tests.conftest import NOW
 
-    claude.delay = 0.05
+    claude.delay = 0.2
     deps = build_deps(
         settings.model_copy(
             update={"anthropic_api_key": SecretStr(claude.api_key), "anthropic_base_url": claude.base_url}
