@@ -22,13 +22,14 @@ from bot.drafting.pipeline import Pipeline
 from bot.drafting.style import style_source
 from bot.errors import ConfigError
 from bot.ports import CRM, Clock
-from bot.services import cards, review, writeback
+from bot.services import cards, optout, review, writeback
 from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.work.queue import Kind
 from bot.work.runner import Handler, WorkRunner, holder_name
 from handlers.deferred import Deferred
 from handlers.gate import Gate
+from handlers.unsubscribe import Unsubscribe
 
 
 def build_crm(settings: Settings, config: FollowupConfig, db: Database) -> CRM:
@@ -105,6 +106,7 @@ def build_deps(
         chat=SlackChat(chat_client) if chat_client else None,
         clock=clock,
         config=config,
+        public_url=settings.public_url or f"http://localhost:{settings.port}",
     )
 
 
@@ -115,6 +117,7 @@ def work_runner(deps: Deps, deferred: Deferred | None = None, *, holder: str | N
         Kind.POST_CARD: Handler(partial(cards.post_job, deps), chat=True),
         Kind.REFRESH_CARDS: Handler(partial(cards.refresh_job, deps), chat=True),
         Kind.SEND: Handler(partial(review.send_job, deps), give_up=partial(review.send_gave_up, deps)),
+        Kind.CRM_OPTOUT: Handler(partial(optout.crm_job, deps)),
         Kind.CRM_LOG: Handler(
             partial(writeback.writeback_job, deps), give_up=partial(writeback.writeback_gave_up, deps)
         ),
@@ -169,4 +172,9 @@ def wsgi_app(runtime: Runtime) -> Gate:
     load balancers."""
     runtime.settings.require("slack_signing_secret")
     secret = runtime.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
-    return Gate(runtime.bolt, secret, slack_api_url=runtime.settings.slack_api_url)
+    return Gate(
+        runtime.bolt,
+        secret,
+        slack_api_url=runtime.settings.slack_api_url,
+        unsubscribe=Unsubscribe(runtime.deps),
+    )

@@ -158,6 +158,8 @@ class Schedule(_Section):
 
 class Mail(_Section):
     message_id_domain: str = "followup.local"
+    # an address that also unsubscribes (a second List-Unsubscribe entry); the link alone is enough
+    unsubscribe_mailto: str | None = None
 
 
 class StepConfig(_Section):

@@ -243,3 +243,28 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     until: Mapped[datetime]
+
+
+class UnsubscribeToken(Base):
+    """The random token in a sent email's unsubscribe link: one per follow-up, so a link names one address."""
+
+    __tablename__ = "unsubscribe_tokens"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True, unique=True)
+    contact_id: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+
+
+class Suppression(Base):
+    """An address that gets nothing more from us: it unsubscribed, or mail to it bounced for good."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True, unique=True)  # lower case
+    contact_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # "unsubscribed" | "bounced"
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -104,6 +104,10 @@ class CRM(Protocol):
         """A task for the owner, once per `marker`."""
         ...
 
+    def mark_opted_out(self, *, contact_id: str | None, email: str) -> None:
+        """Set the CRM's own marker that this address gets no more email (idempotent)."""
+        ...
+
 
 class Drafter(Protocol):
     name: str

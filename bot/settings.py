@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = None
 
     port: int = 3000
+    # the app's public base URL: unsubscribe links in sent emails point here (default: this machine's port)
+    public_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     def require(self, *names: str) -> None:

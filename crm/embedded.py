@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from bot.db import Database
 from bot.errors import DeliveryError
@@ -182,6 +182,15 @@ class EmbeddedCRM:
         return self._add(
             type="note", occurred_at=at, body=text, contact_id=contact_id, deal_id=deal_id, message_id=marker
         )
+
+    def mark_opted_out(self, *, contact_id: str | None, email: str) -> None:
+        with self.db.session() as s:
+            s.execute(
+                update(CrmContact)
+                .where(or_(CrmContact.id == contact_id, func.lower(CrmContact.email) == email.lower()))
+                .where(CrmContact.opted_out_at.is_(None))
+                .values(opted_out_at=datetime.now(UTC))
+            )
 
     def create_task(
         self,

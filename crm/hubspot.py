@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from bot.errors import DeliveryError, DeliveryUnknown, NoInboxSender
 from bot.records import (
@@ -35,6 +36,7 @@ from crm.hubspot_http import (
     OBJECTS,
     OWNERS,
     PIPELINES,
+    PREFERENCES,
     HubSpotError,
     HubSpotHTTP,
     HubSpotScopeError,
@@ -542,6 +544,21 @@ class HubSpotCRM:
         return self._create(
             "notes", {"hs_timestamp": _ms(at), "hs_note_body": text}, contact_id, deal_id, company_id
         )
+
+    def mark_opted_out(self, *, contact_id: str | None, email: str) -> None:
+        """Unsubscribe the address from all email in HubSpot's communication preferences, so nobody in the
+        portal mails them by mistake either. Setting it twice is harmless."""
+        try:
+            self.http.write(
+                "POST",
+                f"{PREFERENCES}/statuses/{quote(email, safe='@')}/unsubscribe-all",
+                qs={"channel": "EMAIL"},
+            )
+        except HubSpotScopeError:
+            # optional scope not granted: followup's own suppression list still stops every email
+            log.warning(
+                "communication_preferences.write not granted; the opt-out is recorded in followup only"
+            )
 
     def create_task(
         self,

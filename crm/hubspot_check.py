@@ -99,6 +99,8 @@ def _scopes(crm: HubSpotCRM) -> list[Check]:
 OPTIONAL_SCOPES: dict[str, str] = {
     "conversations.read": "find the inbox thread a lead wrote in on",
     "conversations.write": "reply on that thread from the shared inbox",
+    "communication_preferences.write": "record unsubscribes and hard bounces in HubSpot's communication "
+    "preferences (without it, followup's own suppression list still stops every email)",
 }
 
 
@@ -108,13 +110,19 @@ def _optional_scopes(crm: HubSpotCRM) -> list[Check]:
         granted = True
     except HubSpotScopeError:
         granted = False
-    what = " and ".join(OPTIONAL_SCOPES.values())
+    what = " and ".join(v for k, v in OPTIONAL_SCOPES.items() if k.startswith("conversations"))
     detail = (
         f"granted: to {what}"
         if granted
         else f"not granted (optional): replies go by email; with them, {what}"
     )
-    return [Check("Scopes conversations.read/write", True, detail)]
+    preferences = Check(
+        "Scope communication_preferences.write",
+        True,
+        "optional, not probed (checking it would unsubscribe someone): with it, "
+        + OPTIONAL_SCOPES["communication_preferences.write"],
+    )
+    return [Check("Scopes conversations.read/write", True, detail), preferences]
 
 
 def _pipelines(crm: HubSpotCRM, config: FollowupConfig) -> list[Check]:

@@ -31,6 +31,7 @@ PIPELINES = f"/crm/pipelines/{VERSION}"
 PROPERTIES = f"/crm/properties/{VERSION}"
 # the Conversations API's first date-based version is 2026-09
 CONVERSATIONS = "/conversations/conversations/2026-09"
+PREFERENCES = f"/communication-preferences/{VERSION}"
 
 
 class HubSpotError(FollowupError):
@@ -135,10 +136,12 @@ class HubSpotHTTP:
         assert out is not None
         return out
 
-    def write(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def write(
+        self, method: str, path: str, body: dict[str, Any] | None = None, qs: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A create or update: a 429 is retried (HubSpot did nothing), a timeout or 5xx is not, since the
         write may have happened; callers make their writes idempotent and let the work queue retry."""
-        out = self._call(method, path, body=body, retry_server_errors=False)
+        out = self._call(method, path, body=body, qs=qs, retry_server_errors=False)
         assert out is not None
         return out
 

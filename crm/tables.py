@@ -38,6 +38,7 @@ class CrmContact(Base):
     company_id: Mapped[str | None] = mapped_column(ForeignKey("crm_companies.id"))
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("crm_owners.id"))
     lead_source: Mapped[str | None] = mapped_column(String(100))
+    opted_out_at: Mapped[datetime | None]  # unsubscribed or bounced: no follow-up emails
     created_at: Mapped[datetime]
 
 

@@ -98,15 +98,19 @@ class Gate:
         slack_api_url: str | None = None,
         now: Callable[[], float] = time.time,
         max_body: int = MAX_BODY_BYTES,
+        unsubscribe: Callable[[dict[str, Any], Callable], Iterable[bytes]] | None = None,
     ) -> None:
         self.slack = SlackRequestHandler(bolt, path=PATH)
         self.secret, self.slack_api_url = signing_secret, slack_api_url
         self.now, self.max_body = now, max_body
+        self.unsubscribe = unsubscribe
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
         if path == "/healthz" and method == "GET":
             return _answer(start_response, "200 OK", '{"ok": true}', JSON)
+        if self.unsubscribe is not None and str(path).startswith("/unsubscribe/"):
+            return self.unsubscribe(environ, start_response)  # a lead's click, not Slack: no signature
         if path != PATH:
             return _answer(start_response, "404 Not Found", "Not found.")
         if method != "POST":

@@ -21,6 +21,7 @@ class Deps:
     chat: Chat | None
     clock: Clock
     config: FollowupConfig
+    public_url: str = "http://localhost:3000"  # PUBLIC_URL: where unsubscribe links point
 
     @cached_property
     def calendar(self) -> BusinessCalendar:

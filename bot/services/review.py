@@ -14,7 +14,7 @@ from bot.errors import DeliveryError, FollowupError, NoInboxSender, WrongState
 from bot.models import CrmWrite, Draft, FollowUp
 from bot.ports import OutgoingEmail
 from bot.records import block_text, one_line
-from bot.services import lifecycle
+from bot.services import lifecycle, optout
 from bot.services.common import authorize, load, transition
 from bot.services.deps import Deps
 from bot.states import Action, State
@@ -184,6 +184,14 @@ def send_job(deps: Deps, job: Job) -> None:
             )
             return
         draft = fu.current_draft
+        stop = optout.suppressed(s, fu.contact_email)
+        if stop is not None:  # they unsubscribed or bounced since the draft was approved: nothing leaves
+            lifecycle.resolve(s, fu, reason=f"Not sent: {stop.detail}", now=deps.clock.now(), actor="worker")
+            return
+        # the one-click unsubscribe link (RFC 8058), the same on a retry
+        unsubscribe = optout.headers(
+            deps.public_url, optout.token_for(s, fu, deps.clock.now()), deps.config.mail.unsubscribe_mailto
+        )
         email = OutgoingEmail(
             sender=fu.owner_email or "",
             sender_name=fu.owner_name or "",
@@ -191,7 +199,7 @@ def send_job(deps: Deps, job: Job) -> None:
             subject=draft.subject,
             body=draft.body,
             message_id=fu.message_id or "",
-            headers={"X-Followup-Id": str(fu.id)},
+            headers={"X-Followup-Id": str(fu.id), **unsubscribe},
         )
         watch, draft_id = lifecycle.watch_of(fu), draft.id
         contact_id, owner_crm_id = fu.contact_id, fu.owner_crm_id

@@ -16,7 +16,7 @@ from bot.addresses import BadAddress, single_address
 from bot.drafting import draft_with_fallback
 from bot.drafting.pipeline import Pipeline
 from bot.errors import FollowupError
-from bot.models import AuditEvent, Draft, FollowUp
+from bot.models import AuditEvent, Draft, FollowUp, Suppression
 from bot.ports import Drafter
 from bot.records import DraftOutput, LeadContext, one_line
 from bot.services import cards, lifecycle
@@ -36,6 +36,7 @@ class ScanResult:
     scheduled: list[int] = field(default_factory=list)  # stored now, shown when due
     already_known: int = 0
     deferred: int = 0  # the contact already has an open follow-up: one at a time per contact
+    suppressed: int = 0  # unsubscribed or bounced: never drafted for again
     resolved: list[int] = field(default_factory=list)
     rule_failures: dict[str, str] = field(default_factory=dict)  # the other rules still ran
     post_failures: list[str] = field(default_factory=list)  # nowhere to post (no Slack user, no channel)
@@ -232,8 +233,15 @@ def _store_new(
     """Pick the new triggers (in rule order, so the more urgent rule wins a contact), read their context,
     draft them `[drafting] concurrency` at a time (a model answers in seconds: drafting one after another
     would make a scan of a hundred leads take minutes), then store them in order."""
+    with deps.db.session() as s:  # who asked for nothing more (by CRM id, and by address below)
+        stopped = s.execute(select(Suppression.contact_id, Suppression.email)).all()
+    stopped_ids = {row.contact_id for row in stopped if row.contact_id}
+    stopped_emails = {row.email for row in stopped}
     chosen: list[tuple[Trigger, bool]] = []
     for trigger in triggers:
+        if trigger.contact_id in stopped_ids:
+            result.suppressed += 1
+            continue
         if trigger.dedupe_key in known:
             result.already_known += 1
             continue
@@ -247,7 +255,11 @@ def _store_new(
     contexts: list[tuple[Trigger, bool, LeadContext]] = []
     for trigger, later in chosen:  # in this thread: the CRM batch read serves these
         try:
-            contexts.append((trigger, later, assemble_context(deps, trigger)))
+            ctx = assemble_context(deps, trigger)
+            if ctx.contact.email.strip().lower() in stopped_emails:
+                result.suppressed += 1
+                continue
+            contexts.append((trigger, later, ctx))
         except Exception as exc:  # one bad record must not stop the rest of the scan
             log.exception("could not prepare %s", trigger.dedupe_key)
             result.draft_failures.append(f"{trigger.dedupe_key}: {exc}")

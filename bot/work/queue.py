@@ -20,11 +20,12 @@ class Kind(StrEnum):
     REFRESH_CARDS = "refresh_cards"
     SEND = "send"
     CRM_LOG = "crm_log"
+    CRM_OPTOUT = "crm_optout"  # tell the CRM an address unsubscribed or bounced
 
 
 # Two lanes, each with threads of its own, so sends hung on a mail server never delay what a person waits for
 INTERACTIVE = frozenset({Kind.SLACK, Kind.POST_CARD, Kind.REFRESH_CARDS})
-SLOW = frozenset({Kind.SEND, Kind.CRM_LOG})
+SLOW = frozenset({Kind.SEND, Kind.CRM_LOG, Kind.CRM_OPTOUT})
 
 
 QUEUED, CLAIMED, DONE, DEAD = "queued", "claimed", "done", "dead"

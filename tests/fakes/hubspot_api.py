@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -55,6 +56,7 @@ ALL_SCOPES = {
     "crm.objects.deals.read",
     "crm.objects.owners.read",
     "sales-email-read",
+    "communication_preferences.write",
     "conversations.read",
     "conversations.write",
 }
@@ -88,6 +90,7 @@ class FakeHubSpot:
     owners: dict[str, dict[str, Any]] = field(default_factory=dict)
     pipelines: list[dict[str, Any]] = field(default_factory=list)
     threads: list[dict[str, Any]] = field(default_factory=list)  # conversations inbox threads
+    unsubscribed: set[str] = field(default_factory=set)  # addresses opted out of all email
     thread_messages: list[dict[str, Any]] = field(default_factory=list)  # replies posted on threads
     created: list[dict[str, Any]] = field(default_factory=list)  # bodies of every create call
     requests: list[str] = field(default_factory=list)  # "METHOD /path" of every call that was answered
@@ -126,7 +129,9 @@ class FakeHubSpot:
 
     # --- the server ------------------------------------------------------------
     def install(self) -> None:
-        self.server.expect_request(re.compile(r"^/(crm|conversations)/.+")).respond_with_handler(self._handle)
+        self.server.expect_request(
+            re.compile(r"^/(crm|conversations|communication-preferences)/.+")
+        ).respond_with_handler(self._handle)
 
     def _handle(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
@@ -186,6 +191,12 @@ class FakeHubSpot:
             return self._scope("conversations.read") or self._threads(request)
         if m := re.fullmatch(r"/conversations/conversations/2026-09/threads/(\w+)/messages", path):
             return self._scope("conversations.write") or self._reply(m[1], body)
+        if (
+            m := re.fullmatch(rf"/communication-preferences/{V}/statuses/([^/]+)/unsubscribe-all", path)
+        ) and (method == "POST"):
+            if request.args.get("channel") != "EMAIL":
+                return _error(400, "VALIDATION_ERROR", "channel is required")
+            return self._scope("communication_preferences.write") or self._unsubscribe_all(unquote(m[1]))
         if path == f"/crm/owners/{V}":
             return self._scope("crm.objects.owners.read") or self._owners(request)
         if m := re.fullmatch(rf"/crm/pipelines/{V}/(\w+)", path):
@@ -211,6 +222,14 @@ class FakeHubSpot:
             props = [p for v in request.args.getlist("properties") for p in v.split(",")] or None
             return self._json(self._object(kind, obj_id, props))
         return _error(404, "NOT_FOUND", f"no route {method} {path}")
+
+    def _unsubscribe_all(self, email: str) -> Response:
+        self.unsubscribed.add(email.lower())
+        status = {"channel": "EMAIL", "status": "NOT_SUBSCRIBED", "subscriberIdString": email,
+                  "timestamp": STAMP, "wideStatusType": "PORTAL_WIDE"}  # fmt: skip
+        return self._json(
+            {"status": "COMPLETE", "results": [status], "startedAt": STAMP, "completedAt": STAMP}
+        )
 
     def add_thread(self, thread_id: str, contact_id: str, *, channel: str = "1002") -> None:
         """An open thread the contact wrote in on through an inbox (1002: the email channel)."""

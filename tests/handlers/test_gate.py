@@ -45,7 +45,9 @@ def test_unsigned_bodies_get_401_with_one_line_and_no_traceback(harness, caplog,
     before = _counts(harness)
     reply = harness.request("POST", "/slack/events", body, {"Content-Type": FORM})
     assert reply.status == 401
-    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # the app's own lines (waitress may warn about its queue on a busy machine; that is not ours)
+    ours = [r for r in caplog.records if not r.name.startswith("waitress")]
+    records = [r for r in ours if r.levelno >= logging.WARNING]
     assert len(records) == 1 and records[0].exc_info is None
     assert "not signed" in records[0].getMessage()
     assert _counts(harness) == before

@@ -6,23 +6,13 @@ import json
 import threading
 from datetime import timedelta
 
-import pytest
-
 from blocks.ids import ActionId, BlockId, CallbackId
 from bot.services import scan
 from tests.blockkit import texts
-from tests.builders import DANA_EMAIL, DEAL, DEMO_REQUEST, OMAR, SARAH, small_book_in_hubspot
+from tests.builders import DANA_EMAIL, DEAL, DEMO_REQUEST, OMAR, SARAH
 from tests.conftest import DANA
 from tests.handlers.flow import last_update_for as last_update
-from tests.handlers.flow import settle, start_on_hubspot
-
-
-@pytest.fixture
-def hubspot_harness(settings, clock, slack, mailbox, hubspot):
-    small_book_in_hubspot(hubspot, clock.now())
-    h = start_on_hubspot(settings, clock, slack, mailbox, hubspot)
-    yield h
-    h.stop()
+from tests.handlers.flow import settle
 
 
 def test_hubspot_lead_is_drafted_approved_sent_and_logged(hubspot_harness, hubspot):
