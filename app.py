@@ -13,6 +13,7 @@ import handlers
 from bot import logs
 from bot.adapters.claude import ClaudeSteps
 from bot.adapters.clock import SystemClock
+from bot.adapters.imap import MailboxConfig
 from bot.adapters.slack import SlackChat, web_client
 from bot.adapters.smtp import SMTPMailer
 from bot.config import FollowupConfig, load_config
@@ -68,6 +69,22 @@ def build_drafter(settings: Settings, config: FollowupConfig, db: Database, cloc
     return Pipeline(engine, ledger, config.drafting, style=style)
 
 
+def mailbox_config(settings: Settings, config: FollowupConfig) -> MailboxConfig | None:
+    """The replies mailbox from IMAP_*; None (no reply reading) when IMAP_HOST is not set."""
+    if not settings.imap_host:
+        return None
+    settings.require("imap_username", "imap_password")
+    return MailboxConfig(
+        host=settings.imap_host,
+        port=settings.imap_port,
+        username=settings.imap_username or "",
+        password=settings.imap_password.get_secret_value() if settings.imap_password else "",
+        tls=settings.imap_tls,
+        mailbox=settings.imap_mailbox,
+        timeout=config.timeouts.smtp_seconds,
+    )
+
+
 def slack_client(settings: Settings, config: FollowupConfig | None = None) -> WebClient:
     settings.require("slack_bot_token")
     token = settings.slack_bot_token.get_secret_value()  # type: ignore[union-attr]
@@ -107,6 +124,7 @@ def build_deps(
         clock=clock,
         config=config,
         public_url=settings.public_url or f"http://localhost:{settings.port}",
+        mailbox=mailbox_config(settings, config),
     )
 
 
@@ -118,6 +136,7 @@ def work_runner(deps: Deps, deferred: Deferred | None = None, *, holder: str | N
         Kind.REFRESH_CARDS: Handler(partial(cards.refresh_job, deps), chat=True),
         Kind.SEND: Handler(partial(review.send_job, deps), give_up=partial(review.send_gave_up, deps)),
         Kind.CRM_OPTOUT: Handler(partial(optout.crm_job, deps)),
+        Kind.NOTIFY: Handler(partial(cards.notify_job, deps), chat=True),
         Kind.CRM_LOG: Handler(
             partial(writeback.writeback_job, deps), give_up=partial(writeback.writeback_gave_up, deps)
         ),

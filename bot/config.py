@@ -154,6 +154,8 @@ class SlackConfig(_Section):
 class Schedule(_Section):
     scan_interval_minutes: Annotated[int, Field(gt=0, le=1440)] = 15
     snooze_check_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
+    # how often the replies mailbox (IMAP_*) is read for replies, bounces and out-of-office answers
+    reply_poll_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
 
 
 class Mail(_Section):

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.services import scan, snooze
+from bot.adapters.imap import MailboxError
+from bot.services import replies, scan, snooze
 from bot.services.deps import Deps
 from bot.work import leases
 
@@ -50,6 +51,22 @@ def run_due_work(deps: Deps, *, holder: str) -> list[int] | None:
     return back
 
 
+def run_reply_poll(deps: Deps, *, holder: str) -> replies.PollResult | None:
+    """Read the replies mailbox, on one replica at a time (the cursor makes a second reader harmless)."""
+    if deps.mailbox is None:
+        return None
+    if not _tick(deps, "replies", timedelta(seconds=deps.config.schedule.reply_poll_seconds), holder=holder):
+        return None
+    try:
+        result = replies.poll(deps, deps.mailbox)
+    except MailboxError as exc:  # the mailbox is down or the login changed: say so, try at the next tick
+        log.warning("replies mailbox not read: %s", exc)
+        return None
+    if result.read:
+        log.info("replies mailbox: %d read (%s), %d unmatched", result.read, result.kinds, result.unmatched)
+    return result
+
+
 def start_scheduler(deps: Deps, *, holder: str) -> BackgroundScheduler:
     """Both jobs run once right away: what fell due while the app was down comes back at start."""
     sched = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
@@ -72,5 +89,15 @@ def start_scheduler(deps: Deps, *, holder: str) -> BackgroundScheduler:
         next_run_time=now,
         id="scan",
     )
+    if deps.mailbox is not None:
+        sched.add_job(
+            run_reply_poll,
+            "interval",
+            args=[deps],
+            kwargs={"holder": holder},
+            seconds=deps.config.schedule.reply_poll_seconds,
+            next_run_time=now,
+            id="replies",
+        )
     sched.start()
     return sched

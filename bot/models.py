@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -267,4 +268,40 @@ class Suppression(Base):
     contact_id: Mapped[str | None] = mapped_column(String(64), index=True)
     reason: Mapped[str] = mapped_column(String(20))  # "unsubscribed" | "bounced"
     detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class MailCursor(Base):
+    """How far the replies mailbox has been read: the last UID handled, valid while UIDVALIDITY stays."""
+
+    __tablename__ = "mail_cursors"
+
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    """A message read from the replies mailbox: what it was, whom it came from, and what it answered.
+    Written in the same transaction as the cursor move and its effects, so each is counted exactly once."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_mailbox_uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reply | auto_reply | bounce | unsubscribe
+    bounce: Mapped[str | None] = mapped_column(String(10))  # hard | soft
+    sender: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    snippet: Mapped[str] = mapped_column(Text)  # the first lines of the new text
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    matched_by: Mapped[str | None] = mapped_column(String(20))  # "header" | "address"
+    return_date: Mapped[date | None]
+    received_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

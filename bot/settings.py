@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = None
 
     port: int = 3000
+
+    # the mailbox that receives replies (the reps' reply-to, or a shared one), read over IMAP
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_tls: bool = True
+    imap_mailbox: str = "INBOX"
     # the app's public base URL: unsubscribe links in sent emails point here (default: this machine's port)
     public_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -106,6 +106,13 @@ def _look_up_owner(deps: Deps, fu: FollowUpView) -> FollowUpView:
     return view(deps, fu.id)
 
 
+def notify_job(deps: Deps, job: Job) -> None:
+    """A DM queued with the change that called for it (the text is escaped where it is written)."""
+    if deps.chat is None:
+        raise RuntimeError("no Slack connection (SLACK_BOT_TOKEN is not set)")
+    deps.chat.notify(job.payload["user"], job.payload["text"])
+
+
 def refresh_job(deps: Deps, job: Job) -> None:
     """Re-render every Slack message showing this follow-up until Slack shows the newest version.
 

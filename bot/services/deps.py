@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from bot.adapters.imap import MailboxConfig
 from bot.clock import BusinessCalendar
 from bot.config import FollowupConfig
 from bot.db import Database
@@ -22,6 +23,7 @@ class Deps:
     clock: Clock
     config: FollowupConfig
     public_url: str = "http://localhost:3000"  # PUBLIC_URL: where unsubscribe links point
+    mailbox: MailboxConfig | None = None  # the replies mailbox (IMAP_*), when there is one
 
     @cached_property
     def calendar(self) -> BusinessCalendar:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import WrongState
 from bot.models import FollowUp, Suppression, UnsubscribeToken
-from bot.services.common import transition
+from bot.services import lifecycle
 from bot.services.deps import Deps
 from bot.states import Action, State, allowed_from
 from bot.work.queue import Job, Kind, enqueue
@@ -65,48 +65,51 @@ def lookup(session: Session, token: str) -> UnsubscribeToken | None:
 WAITING = {s.value for s in allowed_from(Action.RESOLVE)} - {State.SENDING.value}
 
 
+def resolve_quietly(s: Session, fu: FollowUp, *, reason: str, actor: str, now: datetime) -> bool:
+    """Resolve `fu` unless someone acts on it this instant (then it keeps their state); False if so."""
+    try:
+        with s.begin_nested():
+            lifecycle.resolve(s, fu, reason=reason, now=now, actor=actor)
+    except WrongState:
+        return False
+    return True
+
+
+def suppress_in(
+    s: Session, deps: Deps, *, email: str, contact_id: str | None, reason: str, detail: str, actor: str
+) -> bool:
+    """`suppress` inside the caller's transaction (the mailbox reader moves its cursor in the same one)."""
+    email = email.strip().lower()
+    now = deps.clock.now()
+    if suppressed(s, email) is not None:
+        return False
+    with s.begin_nested():
+        s.add(Suppression(email=email, contact_id=contact_id, reason=reason, detail=detail, created_at=now))
+    open_ones = s.scalars(
+        select(FollowUp).where(func.lower(FollowUp.contact_email) == email, FollowUp.state.in_(WAITING))
+    ).all()
+    for fu in open_ones:
+        resolve_quietly(s, fu, reason=detail, actor=actor, now=now)
+    enqueue(
+        s,
+        Kind.CRM_OPTOUT,
+        followup_id=None,
+        now=now,
+        payload={"email": email, "contact_id": contact_id, "reason": reason},
+    )
+    return True
+
+
 def suppress(deps: Deps, *, email: str, contact_id: str | None, reason: str, detail: str, actor: str) -> bool:
     """Record that nothing more goes to `email` (idempotent: False when it was already recorded), end every
     follow-up of theirs that is still waiting, and queue the CRM's opt-out marker. One transaction."""
-    email = email.strip().lower()
-    now = deps.clock.now()
     try:
         with deps.db.session() as s:
-            if suppressed(s, email) is not None:
-                return False
-            s.add(
-                Suppression(email=email, contact_id=contact_id, reason=reason, detail=detail, created_at=now)
-            )
-            s.flush()
-            open_ones = s.scalars(
-                select(FollowUp).where(
-                    func.lower(FollowUp.contact_email) == email, FollowUp.state.in_(WAITING)
-                )
-            ).all()
-            for fu in open_ones:
-                try:
-                    with s.begin_nested():  # a follow-up someone acts on this instant keeps its new state
-                        transition(
-                            s,
-                            fu,
-                            Action.RESOLVE,
-                            actor=actor,
-                            now=now,
-                            values={"outcome_reason": detail, "outcome_by": actor, "snoozed_until": None},
-                            detail={"reason": detail},
-                        )
-                except WrongState:
-                    continue
-            enqueue(
-                s,
-                Kind.CRM_OPTOUT,
-                followup_id=None,
-                now=now,
-                payload={"email": email, "contact_id": contact_id, "reason": reason},
+            return suppress_in(
+                s, deps, email=email, contact_id=contact_id, reason=reason, detail=detail, actor=actor
             )
     except IntegrityError:  # the same address recorded a moment ago by another request
         return False
-    return True
 
 
 def crm_job(deps: Deps, job: Job) -> None:

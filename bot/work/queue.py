@@ -21,10 +21,11 @@ class Kind(StrEnum):
     SEND = "send"
     CRM_LOG = "crm_log"
     CRM_OPTOUT = "crm_optout"  # tell the CRM an address unsubscribed or bounced
+    NOTIFY = "notify"  # a DM to a person (the owner, when their lead replied)
 
 
 # Two lanes, each with threads of its own, so sends hung on a mail server never delay what a person waits for
-INTERACTIVE = frozenset({Kind.SLACK, Kind.POST_CARD, Kind.REFRESH_CARDS})
+INTERACTIVE = frozenset({Kind.SLACK, Kind.POST_CARD, Kind.REFRESH_CARDS, Kind.NOTIFY})
 SLOW = frozenset({Kind.SEND, Kind.CRM_LOG, Kind.CRM_OPTOUT})
 
 

@@ -1,0 +1,1 @@
+"""Mail that comes back to us: replies, auto-replies, bounces, requests to stop."""
