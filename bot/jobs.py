@@ -4,6 +4,7 @@ on one replica only: the one that takes the job's lease in the database."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -68,36 +69,26 @@ def run_reply_poll(deps: Deps, *, holder: str) -> replies.PollResult | None:
 
 
 def start_scheduler(deps: Deps, *, holder: str) -> BackgroundScheduler:
-    """Both jobs run once right away: what fell due while the app was down comes back at start."""
+    """Every job runs once right away (what fell due while the app was down comes back at start), then on
+    its interval; each takes a lease, so with several replicas one of them runs it a tick."""
     sched = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
+    every = deps.config.schedule
+    jobs: list[tuple[str, Callable[..., object], int]] = [
+        ("due-work", run_due_work, every.snooze_check_seconds),
+        ("scan", run_scan, every.scan_interval_minutes * 60),
+    ]
+    if deps.mailbox is not None:  # replies are read only where there is a mailbox to read
+        jobs.append(("replies", run_reply_poll, every.reply_poll_seconds))
     now = datetime.now(UTC)
-    sched.add_job(
-        run_due_work,
-        "interval",
-        args=[deps],
-        kwargs={"holder": holder},
-        seconds=deps.config.schedule.snooze_check_seconds,
-        next_run_time=now,
-        id="due-work",
-    )
-    sched.add_job(
-        run_scan,
-        "interval",
-        args=[deps],
-        kwargs={"holder": holder},
-        minutes=deps.config.schedule.scan_interval_minutes,
-        next_run_time=now,
-        id="scan",
-    )
-    if deps.mailbox is not None:
+    for name, job, seconds in jobs:
         sched.add_job(
-            run_reply_poll,
+            job,
             "interval",
             args=[deps],
             kwargs={"holder": holder},
-            seconds=deps.config.schedule.reply_poll_seconds,
+            seconds=seconds,
             next_run_time=now,
-            id="replies",
+            id=name,
         )
     sched.start()
     return sched
