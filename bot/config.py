@@ -83,6 +83,20 @@ class PipelineConfig(_Section):
     lost_stages: list[str] = Field(default_factory=lambda: ["closedlost"])
 
 
+class Pacing(_Section):
+    """How often one contact hears from the team, whatever triggered the follow-up."""
+
+    quiet_business_days: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=30,
+            description="No new follow-up for a contact who got an email from us or their rep this many "
+            "business days ago or less (unless they wrote back since). 0 turns it off.",
+        ),
+    ] = 2
+
+
 class HubSpotConfig(_Section):
     requests_per_10s: Annotated[
         int,
@@ -250,6 +264,7 @@ class FollowupConfig(_Section):
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     triggers: Triggers = Field(default_factory=Triggers)  # type: ignore[valid-type]
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    pacing: Pacing = Field(default_factory=Pacing)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     work: Work = Field(default_factory=Work)
     hubspot: HubSpotConfig = Field(default_factory=HubSpotConfig)

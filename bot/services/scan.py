@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.addresses import BadAddress, single_address
@@ -18,7 +19,7 @@ from bot.drafting.pipeline import Pipeline
 from bot.errors import FollowupError
 from bot.models import AuditEvent, Draft, FollowUp, Suppression
 from bot.ports import Drafter
-from bot.records import DraftOutput, LeadContext, one_line
+from bot.records import DraftOutput, EngagementType, LeadContext, one_line
 from bot.services import cards, lifecycle
 from bot.services.common import load
 from bot.services.deps import Deps
@@ -37,6 +38,7 @@ class ScanResult:
     already_known: int = 0
     deferred: int = 0  # the contact already has an open follow-up: one at a time per contact
     suppressed: int = 0  # unsubscribed or bounced: never drafted for again
+    paced: int = 0  # emailed by us or their rep in the last [pacing] quiet_business_days: not yet
     resolved: list[int] = field(default_factory=list)
     rule_failures: dict[str, str] = field(default_factory=dict)  # the other rules still ran
     post_failures: list[str] = field(default_factory=list)  # nowhere to post (no Slack user, no channel)
@@ -227,6 +229,25 @@ def _batched(deps: Deps, triggers: list[Trigger]) -> Iterator[None]:
         yield
 
 
+def recently_emailed(deps: Deps, ctx: LeadContext, ours: datetime | None) -> bool:
+    """Overlap suppression: the contact got an email from us or from their rep within the last
+    `[pacing] quiet_business_days` business days, and has not written since. Another touch now would be
+    nagging; an answer to something they wrote never is."""
+    days = deps.config.pacing.quiet_business_days
+    if days == 0:
+        return False
+    sent = [
+        e.occurred_at for e in ctx.engagements if e.type is EngagementType.EMAIL and e.direction == "outbound"
+    ]
+    last_out = max([*sent, *([ours] if ours else [])], default=None)
+    if last_out is None:
+        return False
+    last_in = max((e.occurred_at for e in ctx.engagements if e.is_inbound), default=None)
+    if last_in is not None and last_in > last_out:
+        return False
+    return deps.calendar.elapsed(last_out, deps.clock.now()) < deps.calendar.workday * days
+
+
 def _store_new(
     deps: Deps, triggers: list[Trigger], known: set[str], busy: set[str], result: ScanResult, *, batch: bool
 ) -> None:
@@ -235,6 +256,13 @@ def _store_new(
     would make a scan of a hundred leads take minutes), then store them in order."""
     with deps.db.session() as s:  # who asked for nothing more (by CRM id, and by address below)
         stopped = s.execute(select(Suppression.contact_id, Suppression.email)).all()
+        our_last = dict(  # when we last sent each contact something (the CRM may not have it logged yet)
+            s.execute(
+                select(FollowUp.contact_id, func.max(FollowUp.sent_at))
+                .where(FollowUp.sent_at.is_not(None))
+                .group_by(FollowUp.contact_id)
+            ).all()
+        )
     stopped_ids = {row.contact_id for row in stopped if row.contact_id}
     stopped_emails = {row.email for row in stopped}
     chosen: list[tuple[Trigger, bool]] = []
@@ -258,6 +286,9 @@ def _store_new(
             ctx = assemble_context(deps, trigger)
             if ctx.contact.email.strip().lower() in stopped_emails:
                 result.suppressed += 1
+                continue
+            if not later and recently_emailed(deps, ctx, our_last.get(ctx.contact.id)):
+                result.paced += 1  # comes back on a later scan if it still applies then
                 continue
             contexts.append((trigger, later, ctx))
         except Exception as exc:  # one bad record must not stop the rest of the scan

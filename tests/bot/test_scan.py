@@ -169,3 +169,31 @@ def test_a_scan_drafts_several_leads_at_once_with_a_slow_model(settings, claude)
     # five steps per lead, each one call
     assert len(claude.requests) == 5 * (len(result.created) + len(result.scheduled))
     assert 2 <= claude.max_in_flight <= deps.config.drafting.concurrency
+
+
+def test_a_contact_emailed_in_the_last_two_business_days_gets_no_new_follow_up_yet(harness):
+    """Overlap suppression: Omar's stale deal waits while the rep's email of yesterday is fresh; Sarah, who
+    wrote in after an email of ours, is answered anyway; both come back when the quiet days have passed."""
+    from crm.tables import CrmEngagement
+    from tests.builders import OMAR, SARAH
+
+    deps = harness.deps
+    now = deps.clock.now()
+    small_book(deps.db, now)
+    with deps.db.session() as s:
+        for n, (who, days) in enumerate([(OMAR, 1), (SARAH, 2)]):
+            s.add(
+                CrmEngagement(
+                    id=f"90{n}", type="email", direction="outbound", occurred_at=now - timedelta(days=days),
+                    subject="Checking in", contact_id=who, owner_id="501", body="Hi, any news?",
+                )
+            )  # fmt: skip
+    first = scan.scan(deps)
+    with deps.db.session() as s:
+        contacts = set(s.scalars(select(FollowUp.contact_id)).all())
+    assert SARAH in contacts and OMAR not in contacts  # Sarah's form (yesterday) came after our email
+    assert first.paced >= 1
+    harness.clock.advance(timedelta(days=4))  # two business days and a weekend, at least
+    scan.scan(deps)
+    with deps.db.session() as s:
+        assert OMAR in set(s.scalars(select(FollowUp.contact_id)).all())
