@@ -241,7 +241,7 @@ def card_blocks(fu: FollowUpView, *, escalation: bool = False) -> list[Block]:
     """The card as posted to the owner (or, with escalation=True, to whom it was escalated)."""
     title = f"Escalated: {_title(fu)}" if escalation else f"Follow up: {_title(fu)}"
     blocks: list[Block] = [HeaderBlock(text=clip(title, 150))]
-    line = status_line(fu)
+    status = status_line(fu)
     if escalation and fu.original_card and fu.original_card.permalink:
         blocks.append(
             SectionBlock(
@@ -257,10 +257,16 @@ def card_blocks(fu: FollowUpView, *, escalation: bool = False) -> list[Block]:
         )
     if fu.state in (State.SNOOZED, State.RESOLVED, State.DISMISSED):
         # collapsed: a snoozed card comes back as a fresh message; an ended one says why and who
-        return [*blocks, ContextBlock(elements=[MarkdownTextObject(text=clip(line or fu.state.value, 2900))])]
+        return [
+            *blocks,
+            ContextBlock(elements=[MarkdownTextObject(text=clip(status or fu.state.value, 2900))]),
+        ]
     blocks += _details(fu)
-    if line:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=line)]))
+    if status:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status)]))
+    if fu.heard_back:
+        back = f":leftwards_arrow_with_hook: {line(fu.heard_back, 400)}"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=back)]))
     blocks += _actions(fu)
     return blocks
 

@@ -95,6 +95,8 @@ class FollowUp(Base):
     drafts: Mapped[list[Draft]] = relationship(back_populates="followup", order_by="Draft.id")
     cards: Mapped[list[CardMessage]] = relationship(back_populates="followup", order_by="CardMessage.id")
     events: Mapped[list[AuditEvent]] = relationship(back_populates="followup", order_by="AuditEvent.id")
+    # what came back to the replies mailbox for it (read only for sent follow-ups' cards)
+    inbound: Mapped[list[InboundMessage]] = relationship(order_by="InboundMessage.id", viewonly=True)
 
     @property
     def current_draft(self) -> Draft:

@@ -60,6 +60,7 @@ class FollowUpView:
     cards: list[CardRef] = field(default_factory=list)
     version: int = 0  # bumped by every change a card shows
     sent_via: str | None = None  # "email" | "inbox"
+    heard_back: str | None = None  # the latest reply, auto-reply or bounce to what was sent
 
     @property
     def original_card(self) -> CardRef | None:
@@ -108,7 +109,25 @@ def snapshot(fu: FollowUp) -> FollowUpView:
         outcome_by=fu.outcome_by,
         crm_logged=fu.crm_engagement_id is not None,
         cards=[CardRef(c.channel, c.ts, c.permalink, c.kind) for c in fu.cards],
+        heard_back=heard_back(fu) if fu.state in (State.SENT.value, State.UNKNOWN.value) else None,
     )
+
+
+def heard_back(fu: FollowUp) -> str | None:
+    """One line about the latest thing that came back for a sent follow-up (raw text: the card escapes it)."""
+    if not fu.inbound:
+        return None
+    last = fu.inbound[-1]
+    who = last.sender
+    when = f"{last.received_at:%a %d %b %H:%M}" if last.received_at else "recently"
+    if last.kind == "reply":
+        return f"{fu.contact_name or who} replied {when}: “{last.snippet}”"
+    if last.kind == "auto_reply":
+        back = f", away until {last.return_date:%a %d %b}" if last.return_date else ""
+        return f"Auto-reply from {fu.contact_name or who}{back}"
+    if last.kind == "bounce":
+        return f"The email bounced ({last.bounce or 'soft'}): {fu.contact_email}"
+    return f"{fu.contact_name or who} asked to get no more emails"
 
 
 @dataclass(frozen=True)

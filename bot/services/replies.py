@@ -105,6 +105,8 @@ def handle(deps: Deps, mailbox: str, validity: int, uid: int, raw: bytes | None,
             result.unmatched += 1
         else:
             _effects(s, deps, item, fu)
+            # the sent follow-up's card shows what came back
+            enqueue(s, Kind.REFRESH_CARDS, followup_id=fu.id, now=deps.clock.now(), coalesce=True)
         _move_cursor(s, mailbox, validity, uid, deps)
 
 

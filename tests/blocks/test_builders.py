@@ -154,3 +154,16 @@ def test_block_kit_builder_link_carries_the_blocks():
     link = builder_link(blocks)
     assert link.startswith("https://app.slack.com/block-kit-builder/#")
     assert json.loads(unquote(link.split("#", 1)[1])) == {"blocks": blocks}
+
+
+def test_a_sent_card_shows_what_came_back_as_inert_text():
+    from tests.blockkit import assert_valid_blocks, texts
+
+    said = "Sarah Chen replied Wed 25 Nov 15:00: “<!channel> *urgent* " + "x" * 600 + "”"
+    blocks = to_dicts(card_blocks(make(State.SENT, heard_back=said)))
+    assert_valid_blocks(blocks)
+    shown = texts(blocks)
+    assert ":leftwards_arrow_with_hook: Sarah Chen replied Wed 25 Nov 15:00" in shown
+    assert "<!channel>" not in shown and "&lt;!channel&gt;" in shown  # escaped, never a mention
+    assert all(len(t) <= 3000 for t in shown.split("\n"))
+    assert "replied" not in texts(to_dicts(card_blocks(make(State.SENT))))

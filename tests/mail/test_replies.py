@@ -17,9 +17,10 @@ from blocks.ids import ActionId
 from bot.adapters.imap import MailboxConfig
 from bot.models import FollowUp, InboundMessage, MailCursor, Suppression
 from bot.services import replies
+from tests.blockkit import texts
 from tests.builders import OMAR, SARAH
 from tests.conftest import DANA
-from tests.handlers.flow import followup, seed_and_scan, settle
+from tests.handlers.flow import followup, last_update_for, seed_and_scan, settle
 
 _names = itertools.count(1)
 
@@ -119,6 +120,9 @@ On Tue, Dana wrote:
     assert stopped.state == "resolved"
     assert stopped.outcome_reason == "Sarah Chen replied Wed 25 Nov 15:00 — follow-up stopped"
     assert followup(harness, fu.id).state == "sent"  # what was sent stays sent
+    sent_card = (fu.cards[0].channel, fu.cards[0].ts)
+    blocks = last_update_for(harness, sent_card)  # the sent card shows what came back
+    assert "Sarah Chen replied Wed 25 Nov 15:00: “Thursday works, talk then.”" in texts(blocks)
     assert replies.poll(harness.deps, imap).read == 0  # the cursor moved: nothing read twice
 
 
