@@ -4,27 +4,18 @@ cap, the A/B split, batches and prompt caching, all read back from what reached 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from bot.config import Drafting, StepConfig, parse_config
-from bot.db import Database, make_engine, migrate
 from bot.drafting.ledger import Ledger
 from bot.errors import ConfigError
 from bot.models import AiOutput
 from bot.records import Company, Contact, Engagement, EngagementType, LeadContext, Owner
 from prompts import PromptError, _parse, load
-from tests.bot.pipelines import claude_pipeline
+from tests.bot.pipelines import AT, claude_pipeline, ledger_at
 from tests.fakes.anthropic_api import DEFAULTS
-
-AT = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
-
-
-class Clock:
-    def now(self) -> datetime:
-        return AT
 
 
 def lead(n: int = 1, text: str = "We are 40 reps on HubSpot and want a demo before Q1.") -> LeadContext:
@@ -43,9 +34,7 @@ def lead(n: int = 1, text: str = "We are 40 reps on HubSpot and want a demo befo
 
 @pytest.fixture
 def ledger(tmp_path) -> Ledger:
-    db = Database(make_engine(f"sqlite:///{tmp_path / 'ledger.db'}"))
-    migrate(db.engine)
-    return Ledger(db, Clock(), Drafting(), "America/New_York")
+    return ledger_at(tmp_path / "ledger.db")
 
 
 def rows(ledger: Ledger) -> list[AiOutput]:
@@ -116,10 +105,8 @@ def test_the_stable_prefix_is_cached_and_read_back_on_later_calls(claude, ledger
 
 
 def test_the_daily_spend_cap_stops_model_calls_and_the_offline_path_drafts(claude, tmp_path):
-    db = Database(make_engine(f"sqlite:///{tmp_path / 'cap.db'}"))
-    migrate(db.engine)
     config = Drafting(daily_spend_cap_usd=0.1)
-    ledger = Ledger(db, Clock(), config, "America/New_York")
+    ledger = ledger_at(tmp_path / "cap.db", config)
     pipeline = claude_pipeline(claude, config=config, ledger=ledger)
     outs = [pipeline.draft(lead(n)) for n in range(8)]
     assert claude.requests  # some leads were drafted by Claude before the cap

@@ -87,15 +87,11 @@ def test_calls_in_flight_together_never_spend_past_the_cap(claude, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.config import Drafting
-    from bot.db import Database, make_engine, migrate
-    from bot.drafting.ledger import Ledger
-    from tests.bot.pipelines import claude_pipeline
-    from tests.bot.test_pipeline import Clock, lead
+    from tests.bot.pipelines import claude_pipeline, ledger_at
+    from tests.bot.test_pipeline import lead
 
-    db = Database(make_engine(f"sqlite:///{tmp_path / 'cap.db'}"))
-    migrate(db.engine)
     config = Drafting(daily_spend_cap_usd=0.05)
-    ledger = Ledger(db, Clock(), config, "America/New_York")
+    ledger = ledger_at(tmp_path / "cap.db", config)
     pipeline = claude_pipeline(claude, config=config, ledger=ledger)
     claude.delay = 0.2  # eight leads' calls overlap
     with ThreadPoolExecutor(8) as pool:
