@@ -23,7 +23,7 @@ from bot.drafting.pipeline import Pipeline
 from bot.drafting.style import style_source
 from bot.errors import ConfigError
 from bot.ports import CRM, Clock
-from bot.services import cards, optout, review, writeback
+from bot.services import cards, optout, review, sequences, writeback
 from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.work.queue import Kind
@@ -136,6 +136,7 @@ def work_runner(deps: Deps, deferred: Deferred | None = None, *, holder: str | N
         Kind.REFRESH_CARDS: Handler(partial(cards.refresh_job, deps), chat=True),
         Kind.SEND: Handler(partial(review.send_job, deps), give_up=partial(review.send_gave_up, deps)),
         Kind.CRM_OPTOUT: Handler(partial(optout.crm_job, deps)),
+        Kind.CRM_SEQUENCE: Handler(partial(sequences.crm_job, deps)),
         Kind.NOTIFY: Handler(partial(cards.notify_job, deps), chat=True),
         Kind.CRM_LOG: Handler(
             partial(writeback.writeback_job, deps), give_up=partial(writeback.writeback_gave_up, deps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -60,7 +61,12 @@ def status_line(fu: FollowUpView) -> str | None:
             logged = "logged to CRM" if fu.crm_logged else "logging to CRM…"
         via = "on the HubSpot inbox thread" if fu.sent_via == "inbox" else "by email"
         when = slack_date(fu.sent_at)
-        return f":white_check_mark: Sent by {person(fu.sent_by)} {when} {via} · {logged}{edited}"
+        who = (
+            f"Sent automatically ({fu.auto_confidence:.0%} sure, no flags)"
+            if fu.auto_confidence is not None
+            else f"Sent by {person(fu.sent_by)}"
+        )
+        return f":white_check_mark: {who} {when} {via} · {logged}{edited}"
     if fu.state is State.UNKNOWN:
         return f":grey_question: *Maybe sent.* {clip(escape(fu.last_error or ''), 700)}"
     if fu.state is State.RESOLVED:
@@ -71,8 +77,11 @@ def status_line(fu: FollowUpView) -> str | None:
         return f":wastebasket: Dismissed by {_who(fu.outcome_by)}: {why}"
     if fu.state is State.SCHEDULED and fu.due_at:
         return f":calendar: Comes due {slack_date(fu.due_at)}"
+    if fu.state is State.SENDING and fu.send_at:
+        when = f"{their_time(fu.send_at, fu.recipient_tz)} ({slack_date(fu.send_at)} yours)"
+        return f":clock3: Scheduled: {when} · {_approved(fu)}"
     if fu.state is State.SENDING:
-        return ":hourglass_flowing_sand: Sending…"
+        return f":hourglass_flowing_sand: Sending… · {_approved(fu)}"
     if fu.state is State.SNOOZED and fu.snoozed_until:
         return f":zzz: Snoozed until {slack_date(fu.snoozed_until)}"
     if fu.state is State.FAILED:
@@ -80,6 +89,44 @@ def status_line(fu: FollowUpView) -> str | None:
     if fu.state is State.ESCALATED:
         why = f": “{clip(escape(fu.escalation_reason), 300)}”" if fu.escalation_reason else ""
         return f":rotating_light: Escalated to {person(fu.escalated_to)} by {person(fu.escalated_by)}{why}"
+    return None
+
+
+def _approved(fu: FollowUpView) -> str:
+    if fu.auto_confidence is not None:
+        return f"sent automatically ({fu.auto_confidence:.0%} sure, no flags)"
+    return f"approved by {_who(fu.approved_by)}"
+
+
+def their_time(at: datetime, zone_name: str | None) -> str:
+    """'Mon 30 Nov 09:12 their time': the recipient's clock (the zone the send window was chosen in)."""
+    try:
+        zone = ZoneInfo(zone_name) if zone_name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    local = at.astimezone(zone) if zone else at
+    return f"{local:%a} {local.day} {local:%b %H:%M} their time"
+
+
+def sequence_line(fu: FollowUpView) -> str | None:
+    """Where the sequence of a sent touch stands."""
+    seq = fu.sequence
+    if seq is None:
+        return None
+    if seq.state == "completed":
+        return f":checkered_flag: Sequence completed: no reply after {seq.touches} touches"
+    if seq.state == "stopped":
+        return f":octagonal_sign: Sequence stopped: {clip(escape(seq.outcome or 'ended'), 400)}"
+    if seq.touch != fu.touch:
+        return None
+    away = f" (away until {slack_date(seq.hold_until)})" if seq.hold_until else ""
+    if seq.next_touch_at is not None:
+        return (
+            f":repeat: Touch {seq.touch + 1} of {seq.touches} comes due {slack_date(seq.next_touch_at)}{away}"
+        )
+    if seq.completes_at is not None:
+        done = slack_date(seq.completes_at)
+        return f":repeat: Break-up sent: the sequence completes {done} unless they reply{away}"
     return None
 
 
@@ -100,6 +147,11 @@ def _source(s: dict) -> str:
     return f"{what}, {when.day} {when:%b}"
 
 
+def _type(fu: FollowUpView) -> str:
+    kind = line(rule_label(fu.rule), 100)
+    return f"{kind} · *{fu.touch_label}*" if fu.touch_label else kind
+
+
 def _details(fu: FollowUpView) -> list[Block]:
     d = fu.draft
     blocks: list[Block] = [
@@ -107,7 +159,7 @@ def _details(fu: FollowUpView) -> list[Block]:
             fields=[
                 MarkdownTextObject(text=f"*Why*\n{clip(escape(fu.reason), 500)}"),
                 MarkdownTextObject(text=f"*Urgency*\n{URGENCY_ICON.get(d.urgency, line(d.urgency, 20))}"),
-                MarkdownTextObject(text=f"*Type*\n{line(rule_label(fu.rule), 100)}"),
+                MarkdownTextObject(text=f"*Type*\n{_type(fu)}"),
                 MarkdownTextObject(text=f"*Classified as*\n{_classified(d)}"),
                 MarkdownTextObject(text=f"*Owner*\n{person(fu.owner_slack_id, fu.owner_name)}"),
                 MarkdownTextObject(text=f"*Contact*\n{line(fu.contact_email, 320)}"),
@@ -191,6 +243,8 @@ def _actions(fu: FollowUpView) -> list[Block]:
         )
         mark = ButtonElement(text="It was sent", action_id=ActionId.CARD_MARK_SENT, value=value)
         return _row(mark, resend, _dismiss(value))
+    if fu.state is State.SENDING and fu.send_at:
+        return _row(ButtonElement(text="Cancel send", action_id=ActionId.CARD_CANCEL_SEND, value=value))
     if fu.state is State.SENT and fu.last_error and not fu.crm_logged:
         return _row(ButtonElement(text="Retry CRM log", action_id=ActionId.CARD_RETRY_LOG, value=value))
     if fu.state not in (State.PENDING, State.ESCALATED):
@@ -208,8 +262,8 @@ def _actions(fu: FollowUpView) -> list[Block]:
         confirm=ConfirmObject(
             title="Send with commitments?" if hits else "Send this email?",
             text=clip(
-                f"It goes to {line(fu.contact_email, 100)} "
-                f"from {line(fu.owner_name or 'the owner', 80)} now.{owns}",
+                f"It goes to {line(fu.contact_email, 100)} from {line(fu.owner_name or 'the owner', 80)} "
+                f"now, or when their working hours begin.{owns}",
                 300,
             ),
             confirm="Send",
@@ -267,6 +321,9 @@ def card_blocks(fu: FollowUpView, *, escalation: bool = False) -> list[Block]:
     if fu.heard_back:
         back = f":leftwards_arrow_with_hook: {line(fu.heard_back, 400)}"
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=back)]))
+    where = sequence_line(fu)
+    if where:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=where)]))
     blocks += _actions(fu)
     return blocks
 

@@ -15,6 +15,7 @@ class ActionId(StrEnum):
     CARD_MARK_SENT = "followup-card-mark-sent"
     CARD_RESEND = "followup-card-resend"
     CARD_RETRY_LOG = "followup-card-retry-log"
+    CARD_CANCEL_SEND = "followup-card-cancel-send"
     CARD_OPEN_ORIGINAL = "followup-card-open-original"
     STATUS_OPEN_CARD = "followup-status-open-card"
     EDIT_SUBJECT_INPUT = "followup-edit-subject-input"

@@ -52,6 +52,8 @@ def status_blocks(queue: QueueView) -> list[Block]:
             extra = (
                 f"\n:zzz: until {slack_date(fu.snoozed_until)}"
                 if fu.snoozed_until and title == "Snoozed"
+                else "\n:hourglass: waits for room in your daily card budget"
+                if title == "Up next"
                 else ""
             )
             blocks.append(_item(fu, extra))

@@ -55,6 +55,39 @@ class BusinessCalendar:
                 found.append(day)
         return found
 
+    def add_workdays(self, at: datetime, count: int) -> datetime:
+        """The same local time `count` working days after `at` (weekends and holidays skipped); a time
+        outside working hours moves to the next opening (a touch due "3 business days" after an evening
+        send comes due in the morning)."""
+        local = at.astimezone(self.zone)
+        day = local.date()
+        left = count
+        while left > 0:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                left -= 1
+        when = datetime.combine(day, local.time(), self.zone)
+        return self.next_opening(when).astimezone(at.tzinfo)
+
+    def next_opening(self, at: datetime) -> datetime:
+        """`at` when it is inside working hours, else the start of the next working period."""
+        local = at.astimezone(self.zone)
+        day = local.date()
+        for _ in range(3660):
+            if self.is_workday(day):
+                open_at = datetime.combine(day, self.hours.start, self.zone)
+                close_at = datetime.combine(day, self.hours.end, self.zone)
+                if local < close_at:
+                    return max(open_at, local).astimezone(at.tzinfo)
+            day += timedelta(days=1)
+            local = datetime.combine(day, self.hours.start, self.zone)
+        return at
+
+    def start_of_day(self, at: datetime) -> datetime:
+        """Local midnight of `at`'s day in the team's zone."""
+        local = at.astimezone(self.zone)
+        return datetime.combine(local.date(), datetime.min.time(), self.zone)
+
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Business time between start and end (zero if end is before start)."""
         if end <= start:

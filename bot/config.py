@@ -97,6 +97,75 @@ class Pacing(_Section):
     ] = 2
 
 
+class Sequences(_Section):
+    """What happens around every rule's sequence (each rule's own `sequence` sets its touches)."""
+
+    completed_after_business_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=30,
+            description="Business days after the break-up email with no reply before the sequence counts as "
+            "completed (the contact is marked in the CRM and never re-enters that rule's sequence).",
+        ),
+    ] = 3
+    nurture_after_days: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=365,
+            description="Days after a sequence completes when a nurture check-in (the closed_lost_nurture "
+            "rule's sequence) comes due; 0: no nurture hand-off.",
+        ),
+    ] = 0
+    crm_property: str = Field(
+        default="followup_sequence_status",
+        pattern=r"^[a-z][a-z0-9_]{0,99}$",
+        description="The contact property set to 'completed: <rule> <date>' (HubSpot: a text property).",
+    )
+
+
+class Sending(_Section):
+    """When approved emails leave: inside the recipient's working hours (their time zone when the CRM has
+    it, else the team's), at most `mailbox_daily_cap` a day from one mailbox, `spacing_minutes` apart."""
+
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    workdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    mailbox_daily_cap: Annotated[int, Field(ge=1, le=2000)] = 80
+    spacing_minutes: Annotated[
+        int, Field(ge=0, le=120, description="Minutes between two sends from one mailbox; 0: no spacing.")
+    ] = 3
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, value: time, info):  # type: ignore[no-untyped-def]
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("must be later than start")
+        return value
+
+    @field_validator("workdays")
+    @classmethod
+    def _some_day(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("needs at least one day (0 = Monday … 6 = Sunday)")
+        return value
+
+
+class Budget(_Section):
+    """How many new cards one rep gets a day; the rest wait in their queue, most valuable first."""
+
+    cards_per_rep_per_day: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=500,
+            description="New cards a rep gets per working day (team calendar); 0: no limit.",
+        ),
+    ] = 12
+
+
 class HubSpotConfig(_Section):
     requests_per_10s: Annotated[
         int,
@@ -265,6 +334,9 @@ class FollowupConfig(_Section):
     triggers: Triggers = Field(default_factory=Triggers)  # type: ignore[valid-type]
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     pacing: Pacing = Field(default_factory=Pacing)
+    sequences: Sequences = Field(default_factory=Sequences)
+    sending: Sending = Field(default_factory=Sending)
+    budget: Budget = Field(default_factory=Budget)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     work: Work = Field(default_factory=Work)
     hubspot: HubSpotConfig = Field(default_factory=HubSpotConfig)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.adapters.imap import MailboxError
-from bot.services import replies, scan, snooze
+from bot.services import budget, replies, scan, snooze, touches
 from bot.services.deps import Deps
 from bot.work import leases
 
@@ -43,12 +43,23 @@ def run_scan(deps: Deps, *, holder: str) -> scan.ScanResult | None:
 
 
 def run_due_work(deps: Deps, *, holder: str) -> list[int] | None:
-    """Snoozes that ended and scheduled follow-ups that came due come back (or resolve)."""
+    """Snoozes that ended and scheduled follow-ups that came due come back (or resolve); sequence touches
+    that came due are drafted; the daily budget shows what it has room for."""
     if not _tick(deps, "due", timedelta(seconds=deps.config.schedule.snooze_check_seconds), holder=holder):
         return None
     back = snooze.resurface_due(deps)
     if back:
         log.info("%d follow-ups came back", len(back))
+    touched = touches.tick(deps)
+    if touched.drafted or touched.completed or touched.stopped:
+        log.info(
+            "sequences: %d touches drafted (%d sent automatically), %d stopped, %d completed",
+            len(touched.drafted),
+            len(touched.auto_sent),
+            len(touched.stopped),
+            len(touched.completed),
+        )
+    budget.release(deps)  # a new working day: each rep's best queued cards
     return back
 
 

@@ -89,9 +89,20 @@ class FollowUp(Base):
     company_id: Mapped[str | None] = mapped_column(String(64))  # the CRM company, for associations
     sent_via: Mapped[str | None] = mapped_column(String(20))  # "email" (SMTP) | "inbox" (the CRM's thread)
     last_error: Mapped[str | None] = mapped_column(Text)
+    sequence_id: Mapped[int | None] = mapped_column(Integer, index=True)  # sequences.id (no FK: see 0009)
+    touch: Mapped[int | None] = mapped_column(Integer)  # which touch of its sequence (1 = the rule's card)
+    send_at: Mapped[datetime | None]  # approved: when it leaves (the recipient's hours, the mailbox's pace)
+    recipient_tz: Mapped[str | None] = mapped_column(String(64))  # the zone send_at was chosen in
+    value: Mapped[float] = mapped_column(
+        Float(), default=0.0, server_default="0"
+    )  # the daily budget shows higher first
+    shown_at: Mapped[datetime | None]  # first put in front of a person (counts against their day)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
+    sequence: Mapped[Sequence | None] = relationship(
+        primaryjoin="foreign(FollowUp.sequence_id) == Sequence.id", viewonly=True
+    )
     drafts: Mapped[list[Draft]] = relationship(back_populates="followup", order_by="Draft.id")
     cards: Mapped[list[CardMessage]] = relationship(back_populates="followup", order_by="CardMessage.id")
     events: Mapped[list[AuditEvent]] = relationship(back_populates="followup", order_by="AuditEvent.id")
@@ -109,6 +120,66 @@ class FollowUp(Base):
     @property
     def edited(self) -> bool:
         return any(d.origin == "edit" for d in self.drafts)
+
+
+class Sequence(Base):
+    """The touches one rule's follow-up takes with one contact: created with the first touch, it schedules
+    each next touch when the one before is sent, and ends stopped (a reply, a meeting, an opt-out, a bounce,
+    the deal moving, a person dismissing a touch) or completed (no reply after the break-up)."""
+
+    __tablename__ = "sequences"
+    __table_args__ = (
+        Index("ix_sequences_state_next", "state", "next_touch_at"),
+        Index("ix_sequences_contact_rule", "contact_id", "rule", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(60))
+    origin: Mapped[str] = mapped_column(String(20))  # "rule" (its first touch was a trigger) | "nurture"
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("sequences.id"))  # the sequence nurture follows
+    contact_id: Mapped[str] = mapped_column(String(64))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    contact_name: Mapped[str] = mapped_column(String(200))
+    company_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    deal_id: Mapped[str | None] = mapped_column(String(64))
+    deal_stage: Mapped[str | None] = mapped_column(String(100))  # when it started: a move stops it
+    touches: Mapped[int] = mapped_column(Integer)
+    touch: Mapped[int] = mapped_column(Integer)  # the latest touch created (0: none yet)
+    state: Mapped[str] = mapped_column(String(20))  # active | stopped | completed
+    since_at: Mapped[datetime]  # replies, meetings and stage moves after this stop it
+    next_touch_at: Mapped[datetime | None]  # the next touch is drafted then
+    hold_until: Mapped[datetime | None]  # an out-of-office return: nothing goes out before
+    completes_at: Mapped[datetime | None]  # the break-up went out: completed then, if nothing stops it
+    outcome: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class MailboxDay(Base):
+    """How many sends one mailbox has been given on one day (the team's calendar day): the daily cap is a
+    conditional increment of this row, so replicas approving at the same moment can't pass it."""
+
+    __tablename__ = "mailbox_days"
+
+    mailbox: Mapped[str] = mapped_column(String(320), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    used: Mapped[int] = mapped_column(Integer)
+
+
+class SendSlot(Base):
+    """One send's place in its mailbox's day: the slot (seconds since the epoch over the spacing; none when
+    spacing is off) is unique per mailbox, so two sends are spaced; the day is the count it took."""
+
+    __tablename__ = "send_slots"
+    __table_args__ = (UniqueConstraint("mailbox", "slot", name="uq_send_slots_mailbox_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(320))
+    slot: Mapped[int | None] = mapped_column(BigInteger)
+    day: Mapped[date]
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
+    at: Mapped[datetime]
 
 
 class CrmWrite(Base):

@@ -108,6 +108,10 @@ class CRM(Protocol):
         """Set the CRM's own marker that this address gets no more email (idempotent)."""
         ...
 
+    def mark_sequence_completed(self, *, contact_id: str, prop: str, value: str) -> None:
+        """Mark the contact: a sequence ran its course without a reply ("completed: <rule> <date>")."""
+        ...
+
 
 class Drafter(Protocol):
     name: str

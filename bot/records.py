@@ -40,6 +40,7 @@ class Contact(BaseModel):
     owner_id: str | None = None
     lead_source: str | None = None
     created_at: datetime | None = None
+    timezone: str | None = None  # the CRM's zone for them (IANA, or HubSpot's "america_slash_chicago")
 
     @property
     def name(self) -> str:

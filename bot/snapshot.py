@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.models import FollowUp
 from bot.states import State
@@ -34,6 +34,17 @@ class CardRef:
 
 
 @dataclass(frozen=True)
+class SequenceView:
+    state: str  # active | stopped | completed
+    touch: int  # the latest touch made
+    touches: int
+    outcome: str | None
+    next_touch_at: datetime | None
+    completes_at: datetime | None
+    hold_until: datetime | None
+
+
+@dataclass(frozen=True)
 class FollowUpView:
     id: int
     rule: str
@@ -61,6 +72,23 @@ class FollowUpView:
     version: int = 0  # bumped by every change a card shows
     sent_via: str | None = None  # "email" | "inbox"
     heard_back: str | None = None  # the latest reply, auto-reply or bounce to what was sent
+    touch: int | None = None  # which touch of its sequence
+    touches: int | None = None  # of how many (None: not in a sequence)
+    nurture: bool = False  # a nurture check-in after a sequence that completed
+    send_at: datetime | None = None  # approved, waiting for the recipient's hours: when it leaves
+    recipient_tz: str | None = None
+    approved_by: str | None = None
+    auto_confidence: float | None = None  # approved by the app itself (auto-send), this sure
+    sequence: SequenceView | None = None  # where its sequence stands, on a sent touch
+
+    @property
+    def touch_label(self) -> str | None:
+        if self.nurture:
+            return "Nurture check-in"
+        if not self.touch or not self.touches or self.touches < 2:
+            return None
+        last = " (break-up)" if self.touch == self.touches else ""
+        return f"Touch {self.touch} of {self.touches}{last}"
 
     @property
     def original_card(self) -> CardRef | None:
@@ -70,7 +98,30 @@ class FollowUpView:
 def snapshot(fu: FollowUp) -> FollowUpView:
     d = fu.current_draft
     escalation = next((e for e in reversed(fu.events) if e.action == "escalate"), None)
+    approval = next(
+        (e for e in reversed(fu.events) if e.action in ("approve", "edit_and_send", "retry")), None
+    )
+    seq = fu.sequence
+    scheduled = (
+        fu.send_at
+        if fu.state == State.SENDING.value
+        and fu.send_at is not None
+        and fu.send_handover_at is None
+        and approval is not None
+        and fu.send_at - approval.at > SCHEDULED_AFTER
+        else None
+    )
     return FollowUpView(
+        touch=fu.touch,
+        touches=seq.touches if seq else None,
+        nurture=bool(seq and seq.origin == "nurture"),
+        send_at=scheduled,
+        recipient_tz=fu.recipient_tz,
+        approved_by=approval.actor if approval else None,
+        auto_confidence=(
+            approval.detail.get("confidence") if approval and approval.detail.get("auto") else None
+        ),
+        sequence=sequence_view(fu),
         id=fu.id,
         version=fu.version,
         sent_via=fu.sent_via,
@@ -110,6 +161,25 @@ def snapshot(fu: FollowUp) -> FollowUpView:
         crm_logged=fu.crm_engagement_id is not None,
         cards=[CardRef(c.channel, c.ts, c.permalink, c.kind) for c in fu.cards],
         heard_back=heard_back(fu) if fu.state in (State.SENT.value, State.UNKNOWN.value) else None,
+    )
+
+
+SCHEDULED_AFTER = timedelta(minutes=1)  # a send due later than this after its approval was scheduled
+
+
+def sequence_view(fu: FollowUp) -> SequenceView | None:
+    """The sequence a sent touch belongs to, when the card should say where it stands."""
+    seq = fu.sequence
+    if seq is None or fu.state not in (State.SENT.value, State.UNKNOWN.value) or seq.touches < 2:
+        return None
+    return SequenceView(
+        state=seq.state,
+        touch=seq.touch,
+        touches=seq.touches,
+        outcome=seq.outcome,
+        next_touch_at=seq.next_touch_at,
+        completes_at=seq.completes_at,
+        hold_until=seq.hold_until,
     )
 
 

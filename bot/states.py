@@ -9,6 +9,7 @@ from bot.errors import WrongState
 
 class State(StrEnum):
     SCHEDULED = "scheduled"  # stored, comes due later (nurture)
+    QUEUED = "queued"  # ready, waiting for room in the rep's daily budget
     PENDING = "pending"
     SNOOZED = "snoozed"
     ESCALATED = "escalated"
@@ -23,6 +24,8 @@ class State(StrEnum):
 class Action(StrEnum):
     CREATE = "create"
     COME_DUE = "come_due"
+    RELEASE = "release"  # the daily budget has room: the card is shown
+    CANCEL_SEND = "cancel_send"  # an approved send still waiting for its time is pulled back
     APPROVE = "approve"
     EDIT_AND_SEND = "edit_and_send"
     RETRY = "retry"
@@ -40,11 +43,15 @@ class Action(StrEnum):
 
 
 _REVIEWABLE = frozenset({State.PENDING, State.ESCALATED})
-_WAITING = frozenset({State.PENDING, State.ESCALATED, State.SNOOZED, State.SCHEDULED, State.FAILED})
+_WAITING = frozenset(
+    {State.PENDING, State.ESCALATED, State.SNOOZED, State.SCHEDULED, State.QUEUED, State.FAILED}
+)
 
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
     Action.COME_DUE: (frozenset({State.SCHEDULED}), State.PENDING),
+    Action.RELEASE: (frozenset({State.QUEUED}), State.PENDING),
+    Action.CANCEL_SEND: (frozenset({State.SENDING}), State.PENDING),
     Action.APPROVE: (_REVIEWABLE, State.SENDING),
     Action.EDIT_AND_SEND: (_REVIEWABLE, State.SENDING),
     Action.RETRY: (frozenset({State.FAILED}), State.SENDING),
@@ -64,6 +71,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State]] = {
 OPEN_STATES = frozenset(
     {
         State.SCHEDULED,
+        State.QUEUED,
         State.PENDING,
         State.ESCALATED,
         State.SNOOZED,
@@ -77,6 +85,7 @@ WATCHED_STATES = _WAITING
 
 _DESCRIBE = {
     State.SCHEDULED: "is scheduled for later",
+    State.QUEUED: "is waiting for room in today's cards",
     State.SENDING: "is being sent right now",
     State.SENT: "was already sent",
     State.SNOOZED: "is snoozed",
@@ -99,6 +108,7 @@ _PAST = {
     Action.RESURFACE: "resurfaced",
     Action.DISMISS: "dismissed",
     Action.RESOLVE: "resolved",
+    Action.CANCEL_SEND: "pulled back",
 }
 
 

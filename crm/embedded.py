@@ -192,6 +192,17 @@ class EmbeddedCRM:
                 .values(opted_out_at=datetime.now(UTC))
             )
 
+    def mark_sequence_completed(self, *, contact_id: str, prop: str, value: str) -> None:
+        """The embedded CRM keeps the same marker HubSpot would (one column, whatever the property name)."""
+        del prop
+        with self.db.session() as s:
+            s.execute(
+                update(CrmContact)
+                .where(CrmContact.id == contact_id)
+                .values(sequence_status=value)
+                .execution_options(synchronize_session=False)
+            )
+
     def create_task(
         self,
         *,

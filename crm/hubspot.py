@@ -78,6 +78,7 @@ CONTACT_PROPS = [
     "recent_conversion_date",
     "recent_conversion_event_name",
     "message",
+    "hs_timezone",
 ]
 COMPANY_PROPS = ["name", "domain", "industry", "numberofemployees"]
 DEAL_PROPS = [
@@ -193,6 +194,7 @@ def _contact(obj: dict[str, Any]) -> Contact:
         owner_id=p.get("hubspot_owner_id") or None,
         lead_source=p.get("hs_analytics_source"),
         created_at=_when(p.get("createdate")),
+        timezone=p.get("hs_timezone") or None,
     )
 
 
@@ -559,6 +561,13 @@ class HubSpotCRM:
             log.warning(
                 "communication_preferences.write not granted; the opt-out is recorded in followup only"
             )
+
+    def mark_sequence_completed(self, *, contact_id: str, prop: str, value: str) -> None:
+        """Set the contact's sequence property (a text property; an admin creates it once, and `followup
+        doctor` checks it). Setting it twice is harmless."""
+        self.http.write(
+            "PATCH", f"{OBJECTS}/contacts/{quote(contact_id, safe='')}", {"properties": {prop: value}}
+        )
 
     def create_task(
         self,

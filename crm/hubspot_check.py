@@ -65,6 +65,7 @@ def run_checks(crm: HubSpotCRM, config: FollowupConfig, chat: Chat | None) -> li
     checks += _optional_scopes(crm)
     checks += _pipelines(crm, config)
     checks += _properties(crm, config)
+    checks += _sequence_property(crm, config)
     if owners is not None:
         checks += _owners(owners, chat, config)
     return checks
@@ -172,6 +173,29 @@ def _properties(crm: HubSpotCRM, config: FollowupConfig) -> list[Check]:
             "" if prop in have else f'Set [hubspot.properties] {field} = "<your property>" in followup.toml.',
         )
         for field, prop in named.items()
+    ]
+
+
+def _sequence_property(crm: HubSpotCRM, config: FollowupConfig) -> list[Check]:
+    """The contact property a completed sequence is recorded in (HubSpot has no such property built in)."""
+    prop = config.sequences.crm_property
+    try:
+        found = crm.http.get(f"{PROPERTIES}/contacts") or {}
+    except HubSpotScopeError:
+        return []
+    have = prop in {p.get("name") for p in found.get("results") or []}
+    return [
+        Check(
+            f"Contact property {prop}",
+            have,
+            "marks contacts whose sequence completed without a reply"
+            if have
+            else "not found (a completed sequence is recorded in it)",
+            ""
+            if have
+            else f"In HubSpot, create a single-line text contact property with the internal name {prop} "
+            "(Settings → Properties), or name an existing one in [sequences] crm_property.",
+        )
     ]
 
 

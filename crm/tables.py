@@ -39,6 +39,8 @@ class CrmContact(Base):
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("crm_owners.id"))
     lead_source: Mapped[str | None] = mapped_column(String(100))
     opted_out_at: Mapped[datetime | None]  # unsubscribed or bounced: no follow-up emails
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name, when known
+    sequence_status: Mapped[str | None] = mapped_column(String(200))  # "completed: <rule> <date>"
     created_at: Mapped[datetime]
 
 

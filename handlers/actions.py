@@ -27,6 +27,7 @@ DECISIONS: dict[ActionId, Callable[..., None]] = {
     ActionId.CARD_RESEND: review.resend,
     ActionId.CARD_MARK_SENT: review.mark_sent,
     ActionId.CARD_RETRY_LOG: review.retry_crm_log,
+    ActionId.CARD_CANCEL_SEND: review.cancel_send,
 }
 
 

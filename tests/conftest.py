@@ -116,6 +116,13 @@ admins = ["{ADMIN}"]
 [timeouts]
 smtp_seconds = 2
 crm_seconds = 2
+
+# sends leave at once and every card is shown at once, unless a test of that timing sets its own
+[sending]
+spacing_minutes = 0
+
+[budget]
+cards_per_rep_per_day = 0
 """,
         encoding="utf-8",
     )

@@ -39,6 +39,7 @@ CLICKABLE = [
     ActionId.CARD_MARK_SENT,
     ActionId.CARD_RESEND,
     ActionId.CARD_RETRY_LOG,
+    ActionId.CARD_CANCEL_SEND,
     ActionId.CARD_EDIT,
     ActionId.CARD_SNOOZE,
     ActionId.CARD_ESCALATE,

@@ -47,6 +47,16 @@ admins = ["{ADMIN}"]
 [timeouts]
 smtp_seconds = 5
 
+[sending]
+# these processes run on the real clock, at whatever hour the tests run: always inside the window
+start = "00:00"
+end = "23:59:59"
+workdays = [0, 1, 2, 3, 4, 5, 6]
+spacing_minutes = 0
+
+[budget]
+cards_per_rep_per_day = 0
+
 [work]
 poll_seconds = 0.2
 {extra}

@@ -44,7 +44,7 @@ MONTHS = {
     )
 }
 RETURN = re.compile(
-    r"(?:back|return(?:ing)?|in the office|available)\s+(?:on|from|by)?\s*(?:\w+day,?\s+)?"
+    r"(?:back|return(?:ing)?|in the office|available|until|till)\s+(?:on|from|by)?\s*(?:\w+day,?\s+)?"
     r"(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?P<m1>[A-Za-z]{3,9})|(?P<m2>[A-Za-z]{3,9})\s+(?P<d2>\d{1,2})"
     r"(?:st|nd|rd|th)?|(?P<iso>\d{4}-\d{2}-\d{2})|(?P<dd>\d{1,2})[./](?P<mm>\d{1,2})(?:[./](?P<yy>\d{2,4}))?)",
     re.I,

@@ -19,7 +19,7 @@ from bot.states import State
 from bot.work.queue import Job
 
 log = logging.getLogger(__name__)
-UNSHOWN = frozenset({State.SCHEDULED, State.RESOLVED, State.DISMISSED})
+UNSHOWN = frozenset({State.SCHEDULED, State.QUEUED, State.RESOLVED, State.DISMISSED})
 
 
 def resolve_owner(deps: Deps, owner_email: str | None) -> str | None:

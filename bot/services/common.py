@@ -47,6 +47,7 @@ def transition(
     now: datetime,
     values: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
+    condition: Any = None,
 ) -> State:
     """Move `fu` with a compare-and-set on its state, so two clicks can't both win; writes the audit row and,
     in the same transaction, the work that brings every card of it up to date."""
@@ -56,6 +57,7 @@ def transition(
         update(FollowUp)
         .where(FollowUp.id == fu.id, FollowUp.state.in_([s.value for s in allowed_from(action)]))
         .where(FollowUp.version == fu.version)
+        .where(*([] if condition is None else [condition]))  # e.g. "not handed over yet"
         .values(state=target.value, version=FollowUp.version + 1, updated_at=now, **(values or {}))
         .execution_options(synchronize_session=False)
     )

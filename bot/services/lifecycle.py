@@ -8,10 +8,11 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from bot.errors import FollowupError
-from bot.models import FollowUp
+from bot.models import FollowUp, Sequence
+from bot.services import sending, sequences
 from bot.services.common import authorize, load, transition
 from bot.services.deps import Deps
-from bot.states import Action
+from bot.states import Action, State
 from bot.triggers import registry
 from bot.triggers.base import Pipeline, RuleContext, Watch
 from bot.work.queue import Kind, enqueue
@@ -61,15 +62,36 @@ def watch_of(fu: FollowUp) -> Watch:
         deal_id=fu.deal_id,
         since=fu.since_at or fu.triggered_at,
         dedupe_key=fu.dedupe_key,
+        sequence_id=fu.sequence_id,
+        by_sequence=fu.sequence_id is not None and fu.dedupe_key.startswith(sequences.TOUCH_KEY),
     )
 
 
 def no_longer_needed(deps: Deps, watch: Watch, ctx: RuleContext | None = None) -> str | None:
-    """The rule's reason this follow-up is no longer needed, or None while it still is."""
-    return registry.still_applies(deps.config.triggers, watch, ctx or rule_context(deps))
+    """Why this follow-up is no longer needed, or None while it still is: the rule's own answer for a first
+    touch, the sequence's stop rules for a later one."""
+    ctx = ctx or rule_context(deps)
+    if watch.by_sequence and watch.sequence_id is not None:
+        with deps.db.session() as s:
+            seq = s.get(Sequence, watch.sequence_id)
+            if seq is None:
+                return "Its sequence no longer exists"
+            if seq.state != sequences.ACTIVE:
+                return seq.outcome or "Its sequence has ended"
+            seq_watch = sequences.SequenceWatch.of(seq)
+        stop = sequences.stop_reason(deps, seq_watch, ctx)
+        return stop.reason if stop else None
+    return registry.still_applies(deps.config.triggers, watch, ctx)
 
 
 def resolve(session: Session, fu: FollowUp, *, reason: str, now, actor: str = "scan") -> None:  # type: ignore[no-untyped-def]
+    """No longer needed; a sequence it belongs to stops with it (its card says so)."""
+    if fu.sequence_id is not None and sequences.end_in(
+        session, fu.sequence_id, state=sequences.STOPPED, outcome=reason, now=now
+    ):
+        reason = f"{reason} — sequence stopped"
+    if fu.state == State.SENDING.value:  # an approved send waiting for its time gives its slot back
+        sending.free(session, fu.id)
     transition(
         session,
         fu,
@@ -110,5 +132,12 @@ def dismiss(
                 "snoozed_until": None,
             },
             detail={"reason": reason.value, "note": note},
+        )
+        sequences.end_in(
+            s,
+            fu.sequence_id,
+            state=sequences.STOPPED,
+            outcome=f"{text} (touch {fu.touch})",
+            now=deps.clock.now(),
         )
         enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=deps.clock.now())  # the review trail, in the CRM

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import WrongState
 from bot.models import FollowUp, Suppression, UnsubscribeToken
-from bot.services import lifecycle
+from bot.services import lifecycle, sequences
 from bot.services.deps import Deps
 from bot.states import Action, State, allowed_from
 from bot.work.queue import Job, Kind, enqueue
@@ -90,6 +90,8 @@ def suppress_in(
     ).all()
     for fu in open_ones:
         resolve_quietly(s, fu, reason=detail, actor=actor, now=now)
+    for seq in sequences.active_for(s, email=email):  # between two touches: nothing open, the sequence ends
+        sequences.stop_in(s, deps, seq.id, sequences.Stop(detail))
     enqueue(
         s,
         Kind.CRM_OPTOUT,

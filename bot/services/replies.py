@@ -4,9 +4,11 @@ Each message is handled in one transaction with the cursor move and everything i
 middle of a poll neither loses a message nor counts one twice (a message already recorded, by its UID or by
 its Message-ID, only moves the cursor on).
 
-- A real reply stops the contact's waiting follow-ups ("Sarah replied Tue 24 Nov 10:02 — follow-up stopped";
-  every card updates) and the owner gets a DM with its first lines.
-- An out-of-office auto-reply stops nothing; its return date is kept for the next touch.
+- A real reply stops the contact's waiting follow-ups and sequences, and those of anyone at their company
+  ("Sarah Chen replied 10 min ago (Tue 24 Nov 10:02) — sequence stopped"; every card updates), and the owner
+  gets a DM with its first lines.
+- An out-of-office auto-reply stops nothing; with a return date, the next touch (and an approved one waiting
+  for its time) waits until the working day after it.
 - A hard bounce suppresses the address (no more drafts or sends; the CRM is told); a soft one is only noted.
 - A request to stop ("unsubscribe", "remove me") is an unsubscribe.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,7 +26,7 @@ from blocks.format import line
 from bot.adapters.imap import MailboxConfig, open_mailbox
 from bot.mail import inbound
 from bot.models import FollowUp, InboundMessage, MailCursor
-from bot.services import optout
+from bot.services import optout, sequences
 from bot.services.deps import Deps
 from bot.work.queue import Kind, enqueue
 
@@ -135,8 +137,8 @@ def _effects(s: Session, deps: Deps, item: inbound.Inbound, fu: FollowUp) -> Non
     now = deps.clock.now()
     who = item.sender_name or fu.contact_name or item.sender
     if item.kind == inbound.REPLY:
-        when = item.received_at or now
-        reason = f"{line(who, 80)} replied {when:%a %d %b %H:%M} — follow-up stopped"
+        when = item.received_at if item.received_at and item.received_at.tzinfo else now
+        reason = f"{line(who, 80)} replied {ago(when, now)} ({when:%a %d %b %H:%M})"
         _stop_contact(s, deps, fu, reason)
         if fu.owner_slack_id:
             company = f" ({line(fu.company_name, 80)})" if fu.company_name else ""
@@ -144,6 +146,9 @@ def _effects(s: Session, deps: Deps, item: inbound.Inbound, fu: FollowUp) -> Non
             enqueue(
                 s, Kind.NOTIFY, followup_id=fu.id, now=now, payload={"user": fu.owner_slack_id, "text": text}
             )
+    elif item.kind == inbound.AUTO_REPLY and item.return_date:
+        # nothing stops; the next touch (and an approved one waiting for its time) waits for their return
+        sequences.hold_in(s, deps, fu.contact_id, item.return_date)
     elif item.kind == inbound.BOUNCE and item.bounce == "hard":
         optout.suppress_in(
             s,
@@ -167,8 +172,41 @@ def _effects(s: Session, deps: Deps, item: inbound.Inbound, fu: FollowUp) -> Non
 
 
 def _stop_contact(s: Session, deps: Deps, fu: FollowUp, reason: str) -> None:
+    """A reply ends the contact's waiting follow-ups (and so their sequences) and every sequence of theirs —
+    and of anyone at their company: a colleague answering for them is an answer."""
+    now = deps.clock.now()
     waiting = s.scalars(
         select(FollowUp).where(FollowUp.contact_id == fu.contact_id, FollowUp.state.in_(optout.WAITING))
     ).all()
-    for other in waiting:
-        optout.resolve_quietly(s, other, reason=reason, actor="mailbox", now=deps.clock.now())
+    for other in waiting:  # one in a sequence says "— sequence stopped" (lifecycle.resolve adds it)
+        why = reason if other.sequence_id else f"{reason} — follow-up stopped"
+        optout.resolve_quietly(s, other, reason=why, actor="mailbox", now=now)
+    running = sequences.active_for(s, contact_id=fu.contact_id)
+    if fu.company_id:
+        running += [q for q in sequences.active_for(s, company_id=fu.company_id) if q not in running]
+    for seq in running:
+        colleague = seq.contact_id != fu.contact_id
+        why = f"{reason}, at {fu.company_name or 'the same company'}" if colleague else reason
+        for touch in s.scalars(
+            select(FollowUp).where(FollowUp.sequence_id == seq.id, FollowUp.state.in_(optout.WAITING))
+        ).all():
+            optout.resolve_quietly(s, touch, reason=why, actor="mailbox", now=now)
+        if sequences.end_in(s, seq.id, state=sequences.STOPPED, outcome=why, now=now):
+            last = s.scalar(
+                select(FollowUp.id).where(FollowUp.sequence_id == seq.id).order_by(FollowUp.id.desc())
+            )
+            if last is not None:
+                enqueue(s, Kind.REFRESH_CARDS, followup_id=last, now=now, coalesce=True)
+
+
+def ago(when: datetime, now: datetime) -> str:
+    """'just now', '10 min ago', '3 h ago', 'yesterday', '4 days ago'."""
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    days = seconds // 86400
+    return "yesterday" if days == 1 else f"{days} days ago"

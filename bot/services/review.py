@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from bot.addresses import single_address
 from bot.errors import DeliveryError, FollowupError, NoInboxSender, WrongState
 from bot.models import CrmWrite, Draft, FollowUp
 from bot.ports import OutgoingEmail
 from bot.records import block_text, one_line
-from bot.services import lifecycle, optout
+from bot.services import lifecycle, optout, sending, sequences
 from bot.services.common import authorize, load, transition
 from bot.services.deps import Deps
 from bot.states import Action, State
@@ -62,38 +64,93 @@ def claim(
     where: str | None = None,
     subject: str | None = None,
     body: str | None = None,
+    detail: dict | None = None,
+    authorized: bool = False,
 ) -> None:
-    """Move the follow-up to `sending` (exactly one caller can) and queue the send in the same commit."""
+    """Move the follow-up to `sending` (exactly one caller can) and queue the send in the same commit, for
+    the first moment the send window and the mailbox's pace allow (the card says when)."""
     now = deps.clock.now()
     with deps.db.session() as s:
         fu = load(s, followup_id)
-        authorize(deps, fu, actor, where=where)
+        if not authorized:
+            authorize(deps, fu, actor, where=where)
         if not fu.owner_email:
             raise FollowupError("This lead has no owner in the CRM, so there is no address to send from.")
-        detail: dict = {}
+        detail = dict(detail or {})
         if action is Action.EDIT_AND_SEND:
             base = fu.current_draft
             edit = _edit(fu, actor, subject, body, now)
             s.add(edit)
             s.flush()
-            detail = {
+            detail |= {
                 "draft_id": edit.id,
                 "subject_changed": edit.subject != base.subject,
                 "body_changed": edit.body != base.body,
             }
         if action is Action.RESEND:
-            detail = {"confirmed": "the person was told it may have been delivered already"}
+            detail |= {"confirmed": "the person was told it may have been delivered already"}
         message_id = fu.message_id or new_message_id(fu.id, deps.config.mail.message_id_domain)
+        sending.free(s, fu.id)  # a retry takes a new slot
+        slot = sending.allocate(
+            s,
+            deps,
+            followup_id=fu.id,
+            mailbox=fu.owner_email,
+            recipient_tz=fu.recipient_tz,
+            not_before=fu.sequence.hold_until if fu.sequence else None,
+        )
+        if slot.at > now:
+            detail["scheduled_for"] = slot.at.isoformat()
         transition(
             s,
             fu,
             action,
             actor=actor,
             now=now,
-            values={"message_id": message_id, "last_error": None, "send_handover_at": None},
+            values={
+                "message_id": message_id,
+                "last_error": None,
+                "send_handover_at": None,
+                "send_at": slot.at,
+                "recipient_tz": slot.zone,
+            },
             detail=detail,
         )
-        enqueue(s, Kind.SEND, followup_id=fu.id, now=now, payload={"actor": actor})
+        enqueue(s, Kind.SEND, followup_id=fu.id, now=now, payload={"actor": actor}, due=slot.at)
+
+
+def auto_approve(deps: Deps, followup_id: int, *, actor: str, confidence: float | None) -> None:
+    """The app approves a later touch itself (the rule allows it, the classification is confident enough,
+    and no guardrail flagged the draft); the audit trail and the card say so."""
+    claim(
+        deps,
+        followup_id,
+        actor=actor,
+        action=Action.APPROVE,
+        detail={"auto": True, "confidence": confidence},
+        authorized=True,
+    )
+
+
+def cancel_send(deps: Deps, followup_id: int, *, actor: str, where: str | None = None) -> None:
+    """Pull back an approved send that is still waiting for its time; it goes back to review."""
+    now = deps.clock.now()
+    with deps.db.session() as s:
+        fu = load(s, followup_id)
+        authorize(deps, fu, actor, where=where)
+        if fu.send_handover_at is not None:
+            raise WrongState("This email is already on its way, so it can't be pulled back.")
+        sending.free(s, fu.id)
+        transition(
+            s,
+            fu,
+            Action.CANCEL_SEND,
+            actor=actor,
+            now=now,
+            values={"send_at": None},
+            detail={"was_scheduled_for": fu.send_at.isoformat() if fu.send_at else None},
+            condition=FollowUp.send_handover_at.is_(None),
+        )
 
 
 def new_message_id(followup_id: int, domain: str) -> str:
@@ -133,6 +190,7 @@ def mark_sent(deps: Deps, followup_id: int, *, actor: str, where: str | None = N
             },
             detail={"confirmed_by": actor},
         )
+        sequences.on_sent(s, deps, fu, fu.sent_at or now)
         enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=now)
 
 
@@ -146,6 +204,32 @@ def retry_crm_log(deps: Deps, followup_id: int, *, actor: str, where: str | None
 
 
 # --- the work ------------------------------------------------------------------------------------------
+def _outside_window(s: Session, deps: Deps, fu: FollowUp, actor: str) -> datetime | None:
+    """When the send's moment is no longer a good one (outside the recipient's hours, or before an
+    out-of-office return), take a new slot, queue the send for it and return it; else None."""
+    now = deps.clock.now()
+    cfg = deps.config.sending
+    zone = sending.zone_named(fu.recipient_tz, deps.calendar.zone)
+    hold = fu.sequence.hold_until if fu.sequence else None
+    if sending.in_window(cfg, zone, now) and (hold is None or hold <= now):
+        return None
+    sending.free(s, fu.id)
+    slot = sending.allocate(
+        s,
+        deps,
+        followup_id=fu.id,
+        mailbox=fu.owner_email or "",
+        recipient_tz=fu.recipient_tz,
+        not_before=hold,
+    )
+    fu.send_at = slot.at
+    fu.version += 1  # the card shows the new time
+    enqueue(s, Kind.SEND, followup_id=fu.id, now=now, payload={"actor": actor}, due=slot.at)
+    enqueue(s, Kind.REFRESH_CARDS, followup_id=fu.id, now=now, coalesce=True)
+    log.info("send moved to the next window", extra={"followup_id": fu.id})
+    return slot.at
+
+
 def _fail(deps: Deps, followup_id: int, action: Action, error: str, actor: str) -> None:
     with deps.db.session() as s:
         fu = load(s, followup_id)
@@ -182,6 +266,9 @@ def send_job(deps: Deps, job: Job) -> None:
                 values={"last_error": UNKNOWN_MESSAGE},
                 detail={"error": "worker stopped after the handover", "attempt": job.attempts},
             )
+            return
+        later = _outside_window(s, deps, fu, actor)
+        if later is not None:  # its time passed while workers were down or retrying: the next good moment
             return
         draft = fu.current_draft
         stop = optout.suppressed(s, fu.contact_email)
@@ -288,6 +375,7 @@ def send_job(deps: Deps, job: Job) -> None:
             return
         if thread_message:
             s.add(CrmWrite(followup_id=fid, kind="email", crm_id=thread_message, created_at=sent_at))
+        sequences.on_sent(s, deps, fu, sent_at)
         enqueue(s, Kind.CRM_LOG, followup_id=fu.id, now=sent_at)
     log.info("sent", extra={"followup_id": fid})
 

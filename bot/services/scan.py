@@ -4,6 +4,7 @@ re-check that every open follow-up is still needed."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -17,10 +18,10 @@ from bot.addresses import BadAddress, single_address
 from bot.drafting import draft_with_fallback
 from bot.drafting.pipeline import Pipeline
 from bot.errors import FollowupError
-from bot.models import AuditEvent, Draft, FollowUp, Suppression
+from bot.models import AuditEvent, Draft, FollowUp, Sequence, Suppression
 from bot.ports import Drafter
 from bot.records import DraftOutput, EngagementType, LeadContext, one_line
-from bot.services import cards, lifecycle
+from bot.services import budget, cards, lifecycle, sequences
 from bot.services.common import load
 from bot.services.deps import Deps
 from bot.states import OPEN_STATES, WATCHED_STATES, Action, State
@@ -34,11 +35,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class ScanResult:
     created: list[int] = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)  # stored; shown when the owner's daily budget has room
     scheduled: list[int] = field(default_factory=list)  # stored now, shown when due
     already_known: int = 0
     deferred: int = 0  # the contact already has an open follow-up: one at a time per contact
     suppressed: int = 0  # unsubscribed or bounced: never drafted for again
     paced: int = 0  # emailed by us or their rep in the last [pacing] quiet_business_days: not yet
+    finished: int = 0  # this rule's sequence already ran its course with them (and they never wrote back)
+    stopped: list[int] = field(default_factory=list)  # sequences between touches that a stop rule ended
     resolved: list[int] = field(default_factory=list)
     rule_failures: dict[str, str] = field(default_factory=dict)  # the other rules still ran
     post_failures: list[str] = field(default_factory=list)  # nowhere to post (no Slack user, no channel)
@@ -68,9 +72,19 @@ def assemble_context(deps: Deps, trigger: Trigger) -> LeadContext:
 
 
 def _store(
-    deps: Deps, trigger: Trigger, ctx: LeadContext, drafted: tuple[DraftOutput, Drafter]
+    deps: Deps,
+    trigger: Trigger,
+    ctx: LeadContext,
+    drafted: tuple[DraftOutput, Drafter],
+    *,
+    touch: tuple[int, int] | None = None,
+    show_now: bool = False,
 ) -> FollowUp | None:
-    """Store one drafted follow-up and queue its card; None if another scan stored it first."""
+    """Store one drafted follow-up and queue its card; None if another scan stored it first.
+
+    A first touch starts its rule's sequence; `touch` (sequence id, touch number) stores a later one. With a
+    daily budget the card waits as `queued` until budget.release shows it (`show_now`: an auto-sent touch,
+    which needs nobody's time)."""
     output, used = drafted
     try:
         single_address(ctx.contact.email)
@@ -85,7 +99,12 @@ def _store(
         log.warning("could not look up the owner in Slack (%s); will retry when posting", type(exc).__name__)
         owner_slack = None
     now = deps.clock.now()
-    state = State.SCHEDULED if trigger.due_at and trigger.due_at > now else State.PENDING
+    if trigger.due_at and trigger.due_at > now:
+        state = State.SCHEDULED
+    elif budget.limited(deps) and not show_now:
+        state = State.QUEUED
+    else:
+        state = State.PENDING
     try:
         with deps.db.session() as s:
             fu = FollowUp(
@@ -109,11 +128,18 @@ def _store(
                 triggered_at=trigger.triggered_at,
                 since_at=trigger.since,
                 due_at=trigger.due_at,
+                value=budget.value_of(deps, trigger.rule, output, ctx),
+                recipient_tz=one_line(ctx.contact.timezone, 64) or None,
+                shown_at=now if state is State.PENDING else None,
+                sequence_id=touch[0] if touch else None,
+                touch=touch[1] if touch else None,
                 created_at=now,
                 updated_at=now,
             )
             s.add(fu)
             s.flush()
+            if touch is None:
+                sequences.start_in(s, deps, fu, ctx)
             s.add(
                 Draft(
                     followup_id=fu.id,
@@ -165,6 +191,11 @@ def recheck(deps: Deps, ctx: RuleContext, result: ScanResult) -> None:
             if State(fu.state) in WATCHED_STATES:
                 lifecycle.resolve(s, fu, reason=reason, now=deps.clock.now())
                 result.resolved.append(fid)
+    try:
+        result.stopped = sequences.check_idle(deps, ctx)
+    except Exception as exc:
+        log.exception("checking sequences failed")
+        result.check_failures.append(f"sequences: {exc}")
 
 
 def scan(deps: Deps, *, scheduled: bool = False) -> ScanResult:
@@ -187,9 +218,18 @@ def scan(deps: Deps, *, scheduled: bool = False) -> ScanResult:
         # a nurture waiting for its day does not hold the contact: a new inquiry from them comes first
         waiting = [st.value for st in OPEN_STATES if st is not State.SCHEDULED]
         busy = set(s.scalars(select(FollowUp.contact_id).where(FollowUp.state.in_(waiting))))
+        # one sequence at a time: a contact between two touches is not started on another rule's
+        busy |= set(
+            s.scalars(
+                select(Sequence.contact_id).where(Sequence.state == sequences.ACTIVE, Sequence.touch > 0)
+            )
+        )
     fresh = [t for t in triggers if t.dedupe_key not in known]
     with _batched(deps, fresh):
         _store_new(deps, triggers, known, busy, result, batch=scheduled and deps.config.drafting.use_batches)
+    shown = set(budget.release(deps))
+    result.created += [fid for fid in result.queued if fid in shown]
+    result.queued = [fid for fid in result.queued if fid not in shown]
     return result
 
 
@@ -256,6 +296,14 @@ def _store_new(
     would make a scan of a hundred leads take minutes), then store them in order."""
     with deps.db.session() as s:  # who asked for nothing more (by CRM id, and by address below)
         stopped = s.execute(select(Suppression.contact_id, Suppression.email)).all()
+        finished = {  # (contact, rule) -> when that rule's sequence with them completed
+            (row.contact_id, row.rule): row.ended_at
+            for row in s.execute(
+                select(Sequence.contact_id, Sequence.rule, Sequence.ended_at).where(
+                    Sequence.state == sequences.COMPLETED
+                )
+            )
+        }
         our_last = dict(  # when we last sent each contact something (the CRM may not have it logged yet)
             s.execute(
                 select(FollowUp.contact_id, func.max(FollowUp.sent_at))
@@ -287,6 +335,10 @@ def _store_new(
             if ctx.contact.email.strip().lower() in stopped_emails:
                 result.suppressed += 1
                 continue
+            ended = finished.get((trigger.contact_id, trigger.rule))
+            if ended is not None and not any(e.is_inbound and e.occurred_at > ended for e in ctx.engagements):
+                result.finished += 1  # never re-enters that sequence, unless they got in touch since
+                continue
             if not later and recently_emailed(deps, ctx, our_last.get(ctx.contact.id)):
                 result.paced += 1  # comes back on a later scan if it still applies then
                 continue
@@ -295,12 +347,21 @@ def _store_new(
             log.exception("could not prepare %s", trigger.dedupe_key)
             result.draft_failures.append(f"{trigger.dedupe_key}: {exc}")
     drafts = _draft_all(deps, [ctx for _, _, ctx in contexts], batch=batch)
+    # a rep whose new cards all fit in today's budget gets them at once; otherwise they wait as queued and
+    # budget.release shows the most valuable first
+    new_by_owner = Counter(ctx.owner.id if ctx.owner else None for _, later, ctx in contexts if not later)
+    fits = {}
+    for owner, count in new_by_owner.items():
+        left = budget.room(deps, owner)
+        fits[owner] = left is None or count <= left
     for (trigger, later, ctx), drafted in zip(contexts, drafts, strict=True):
         if isinstance(drafted, BaseException):
             result.draft_failures.append(f"{trigger.dedupe_key}: {type(drafted).__name__}")
             continue
         try:
-            fu = _store(deps, trigger, ctx, drafted)
+            fu = _store(
+                deps, trigger, ctx, drafted, show_now=fits.get(ctx.owner.id if ctx.owner else None, False)
+            )
         except Exception as exc:
             log.exception("could not store %s", trigger.dedupe_key)
             result.draft_failures.append(f"{trigger.dedupe_key}: {exc}")
@@ -310,8 +371,12 @@ def _store_new(
             continue
         if not later:
             busy.add(fu.contact_id)
-        (result.scheduled if fu.state == State.SCHEDULED.value else result.created).append(fu.id)
-        if fu.state == State.PENDING.value and not (fu.owner_slack_id or deps.config.slack.review_channel):
+        {State.SCHEDULED.value: result.scheduled, State.QUEUED.value: result.queued}.get(
+            fu.state, result.created
+        ).append(fu.id)
+        if fu.state in (State.PENDING.value, State.QUEUED.value) and not (
+            fu.owner_slack_id or deps.config.slack.review_channel
+        ):
             result.post_failures.append(
                 f"#{fu.id}: no Slack user for {fu.owner_name or 'the owner'} and no review channel configured"
             )

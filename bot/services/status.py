@@ -32,10 +32,12 @@ from bot.states import State
 
 OVERDUE_AFTER = timedelta(hours=8)  # one business day waiting on the rep
 PER_GROUP = 8
-GROUPS = ("Overdue", "Pending", "Escalated", "Snoozed", "Failed", "Sent today")
+UP_NEXT = "Up next"  # waiting for room in the rep's daily budget, most valuable first
+GROUPS = ("Overdue", "Pending", "Escalated", UP_NEXT, "Snoozed", "Failed", "Sent today")
 _OPEN = {
     "Pending": (State.PENDING, State.SENDING),
     "Escalated": (State.ESCALATED,),
+    UP_NEXT: (State.QUEUED,),
     "Snoozed": (State.SNOOZED,),
     "Failed": (State.FAILED, State.UNKNOWN),
 }
@@ -97,22 +99,32 @@ def statements() -> tuple[Any, Any]:
         )
     )
     shown = [
-        select(FollowUp.id, literal(title).label("grp"), FollowUp.triggered_at.label("at"))
+        select(
+            FollowUp.id,
+            literal(title).label("grp"),
+            FollowUp.triggered_at.label("at"),
+            (-FollowUp.value).label("rank"),
+        )
         .where(who, _group_filter(title, overdue_before))
-        .order_by(FollowUp.triggered_at, FollowUp.id)
+        .order_by(*([-FollowUp.value] if title == UP_NEXT else []), FollowUp.triggered_at, FollowUp.id)
         .limit(PER_GROUP)
         .subquery()
         for title in _OPEN.keys() | {"Overdue"}
         for who in _whose(user_id)
     ]
     shown.append(
-        select(FollowUp.id, literal("Sent today").label("grp"), FollowUp.sent_at.label("at"))
+        select(
+            FollowUp.id,
+            literal("Sent today").label("grp"),
+            FollowUp.sent_at.label("at"),
+            (-FollowUp.value).label("rank"),
+        )
         .where(sent_today)
         .order_by(FollowUp.sent_at.desc())
         .limit(PER_GROUP)
         .subquery()
     )
-    return union_all(*counts), union_all(*(select(q.c.id, q.c.grp, q.c.at) for q in shown))
+    return union_all(*counts), union_all(*(select(q.c.id, q.c.grp, q.c.at, q.c.rank) for q in shown))
 
 
 def queue(deps: Deps, user_id: str) -> QueueView:
@@ -125,19 +137,19 @@ def queue(deps: Deps, user_id: str) -> QueueView:
         "today": _start_of_day(now, tz),
     }
     counts = dict.fromkeys(GROUPS, 0)
-    picked: dict[str, list[tuple[Any, int]]] = defaultdict(list)
+    picked: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     with deps.db.session() as s:
         for state, overdue, n in s.execute(counting, params):
             if state == "sent":
                 counts["Sent today"] += n
             else:
                 counts["Overdue" if overdue and state == State.PENDING.value else _GROUP_OF[state]] += n
-        for fid, title, at in s.execute(shown, params):
-            picked[title].append((at, fid))
+        for fid, title, at, rank in s.execute(shown, params):
+            picked[title].append((rank, at, fid) if title == UP_NEXT else (at, fid))
         for title, rows in picked.items():  # the owner's and the escalatee's scans, merged
             rows.sort(reverse=title == "Sent today")
             picked[title] = rows[:PER_GROUP]
-        ids = {fid for rows in picked.values() for _, fid in rows}
+        ids = {row[-1] for rows in picked.values() for row in rows}
         loaded = {
             fu.id: snapshot(fu)
             for fu in s.scalars(
@@ -148,5 +160,5 @@ def queue(deps: Deps, user_id: str) -> QueueView:
                 )
             )
         }
-    groups = {title: [loaded[fid] for _, fid in picked.get(title, [])] for title in GROUPS}
+    groups = {title: [loaded[row[-1]] for row in picked.get(title, [])] for title in GROUPS}
     return QueueView(groups=groups, counts=counts)

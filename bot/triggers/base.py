@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.records import Deal, Engagement, EngagementType
+from bot.records import Contact, Deal, Engagement, EngagementType
 
 if TYPE_CHECKING:
     from bot.ports import CRM
@@ -30,11 +30,52 @@ class Calendar(Protocol):
 RECENT = timedelta(days=45)  # how far back the engagement-reading rules look
 
 
+class SequenceConfig(BaseModel):
+    """The touches a rule's follow-up may take: the first is the rule's own card; each later one comes due
+    `delays_business_days` after the one before was sent, and the last is a break-up message. Every touch is
+    reviewed like any follow-up unless `auto_send` allows it (never the first touch)."""
+
+    model_config = ConfigDict(extra="forbid")
+    touches: Annotated[int, Field(ge=1, le=5)] = Field(
+        default=3, description="Emails in all, the break-up included; 1 means a single follow-up."
+    )
+    delays_business_days: list[Annotated[int, Field(ge=1, le=30)]] = Field(
+        default_factory=lambda: [3, 5],
+        description="Business days between touches; when shorter than touches - 1, the last one repeats.",
+    )
+    auto_send: bool = Field(
+        default=False,
+        description="Send touches after the first without review when the classification is confident "
+        "enough and no guardrail flagged the draft.",
+    )
+    auto_send_min_confidence: Annotated[float, Field(ge=0.5, le=1.0)] = 0.9
+
+    @model_validator(mode="after")
+    def _delays(self) -> SequenceConfig:
+        if self.touches > 1 and not self.delays_business_days:
+            raise ValueError("delays_business_days needs at least one delay when touches is more than 1")
+        return self
+
+    def delay_after(self, touch: int) -> int:
+        """Business days between touch `touch` being sent and the next one."""
+        delays = self.delays_business_days or [3]
+        return delays[min(touch, len(delays)) - 1]
+
+
+def rule_weight(default: float) -> Any:
+    """A rule's weight field with its own default (the daily budget shows higher weights first)."""
+    return Field(
+        default=default, ge=0, le=100, description="How much this rule's cards count in a rep's daily budget."
+    )
+
+
 class RuleConfig(BaseModel):
-    """Every rule's config section has at least `enabled`."""
+    """Every rule's config section has at least `enabled`, a weight, and its sequence."""
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = Field(default=True, description="Turn this rule off without deleting its settings.")
+    weight: float = rule_weight(5)
+    sequence: SequenceConfig = Field(default_factory=SequenceConfig)
 
 
 @dataclass(frozen=True)
@@ -58,6 +99,8 @@ class Watch:
     deal_id: str | None
     since: datetime
     dedupe_key: str
+    sequence_id: int | None = None
+    by_sequence: bool = False  # a later touch (or a nurture hand-off): the sequence's stop rules decide
 
 
 @dataclass
@@ -79,6 +122,7 @@ class RuleContext:
     now: datetime
     pipeline: Pipeline
     _deals: dict[str, Deal | None] = field(default_factory=dict)
+    _contacts: dict[str, Contact | None] = field(default_factory=dict)
 
     @cached_property
     def recent(self) -> list[Engagement]:
@@ -98,6 +142,26 @@ class RuleContext:
             if deal_id not in self._deals:
                 self._deals[deal_id] = self.crm.get_deal(deal_id)
         return self._deals[deal_id]
+
+    def contact(self, contact_id: str) -> Contact | None:
+        if contact_id not in self._contacts:
+            self._contacts[contact_id] = self.crm.get_contact(contact_id)
+        return self._contacts[contact_id]
+
+    def company_of(self, contact_id: str) -> str | None:
+        found = self.contact(contact_id)
+        return found.company_id if found else None
+
+    def contact_name(self, contact_id: str) -> str:
+        found = self.contact(contact_id)
+        return found.name if found else "Someone"
+
+    def recent_replies(self, since: datetime) -> list[Engagement]:
+        """Replies from anyone after `since`, when this scan read the recent engagements anyway (a single
+        check before a send does not read the whole portal's history for them)."""
+        if "recent" not in self.__dict__:
+            return []
+        return [e for e in self.recent if is_reply(e) and e.occurred_at > since]
 
     def history_after(self, watch: Watch) -> list[Engagement]:
         """The contact's (and deal's) engagements after the follow-up's start, oldest first.

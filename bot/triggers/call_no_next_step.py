@@ -7,7 +7,16 @@ from typing import Annotated
 from pydantic import Field
 
 from bot.records import Engagement, EngagementType, LeadContext
-from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed, describe, marked
+from bot.triggers.base import (
+    RuleConfig,
+    RuleContext,
+    Trigger,
+    Watch,
+    deal_closed,
+    describe,
+    marked,
+    rule_weight,
+)
 
 NAME = "call_no_next_step"
 LABEL = "Call without a next step"
@@ -15,6 +24,7 @@ ORDER = 3
 
 
 class Config(RuleConfig):
+    weight: float = rule_weight(7)
     hours: Annotated[float, Field(gt=0, le=720)] = Field(
         default=24, description="Hours after the call by which a next meeting should be booked."
     )

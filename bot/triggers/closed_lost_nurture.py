@@ -9,7 +9,16 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from bot.records import LeadContext
-from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, describe, is_reply
+from bot.triggers.base import (
+    RuleConfig,
+    RuleContext,
+    SequenceConfig,
+    Trigger,
+    Watch,
+    describe,
+    is_reply,
+    rule_weight,
+)
 
 NAME = "closed_lost_nurture"
 LABEL = "Nurture after “not right now”"
@@ -17,6 +26,8 @@ ORDER = 6
 
 
 class Config(RuleConfig):
+    weight: float = rule_weight(2)
+    sequence: SequenceConfig = Field(default_factory=lambda: SequenceConfig(touches=1))
     after_days: Annotated[int, Field(ge=1, le=365)] = Field(
         default=60, description="Days after close when the check-in comes due."
     )

@@ -7,7 +7,16 @@ from typing import Annotated
 from pydantic import Field
 
 from bot.records import Engagement, EngagementType, LeadContext
-from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed, describe, is_response
+from bot.triggers.base import (
+    RuleConfig,
+    RuleContext,
+    Trigger,
+    Watch,
+    deal_closed,
+    describe,
+    is_response,
+    rule_weight,
+)
 
 NAME = "inbound_no_response"
 LABEL = "Inbound inquiry unanswered"
@@ -15,6 +24,7 @@ ORDER = 1
 
 
 class Config(RuleConfig):
+    weight: float = rule_weight(10)
     business_hours: Annotated[float, Field(gt=0, le=80)] = Field(
         default=2.0, description="Business hours an inquiry may wait for an email, call or meeting."
     )

@@ -12,12 +12,14 @@ from bot.records import Engagement, EngagementType, LeadContext
 from bot.triggers.base import (
     RuleConfig,
     RuleContext,
+    SequenceConfig,
     Trigger,
     Watch,
     deal_closed,
     describe,
     is_reply,
     marked,
+    rule_weight,
 )
 
 NAME = "proposal_no_reply"
@@ -26,6 +28,10 @@ ORDER = 2
 
 
 class Config(RuleConfig):
+    weight: float = rule_weight(8)
+    sequence: SequenceConfig = Field(
+        default_factory=lambda: SequenceConfig(touches=4, delays_business_days=[3, 4, 5])
+    )
     business_days: Annotated[float, Field(gt=0, le=60)] = Field(
         default=3, description="Business days a proposal may wait for a reply."
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.records import LeadContext
-from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed
+from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed, rule_weight
 
 NAME = "quote_expired"
 LABEL = "Quote expired"
@@ -11,7 +11,7 @@ ORDER = 5
 
 
 class Config(RuleConfig):
-    pass
+    weight: float = rule_weight(6)
 
 
 def detect(cfg: Config, ctx: RuleContext) -> list[Trigger]:

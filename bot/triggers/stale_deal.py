@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from bot.records import LeadContext
-from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed
+from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed, rule_weight
 
 NAME = "stale_deal"
 LABEL = "Deal gone quiet"
@@ -31,6 +31,7 @@ STAGE_ASKS = {
 
 
 class Config(RuleConfig):
+    weight: float = rule_weight(4)
     default_days: PositiveDays = Field(default=14, description="For stages not listed in days_by_stage.")
     days_by_stage: dict[str, PositiveDays] = Field(
         default_factory=lambda: dict(DEFAULT_DAYS),

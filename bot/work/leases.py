@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import os
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
@@ -30,3 +33,19 @@ def try_acquire(db: Database, name: str, *, holder: str, now: datetime, ttl: tim
         return True
     except IntegrityError:  # another replica created it first
         return False
+
+
+def release(db: Database, name: str, *, holder: str) -> None:
+    """Give the lease up early (when this holder still has it)."""
+    with db.session() as s:
+        s.execute(
+            update(Lease)
+            .where(Lease.name == name, Lease.holder == holder)
+            .values(until=datetime(1970, 1, 1, tzinfo=UTC))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def this_thread() -> str:
+    """A holder name no other process or thread uses."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"

@@ -22,11 +22,12 @@ class Kind(StrEnum):
     CRM_LOG = "crm_log"
     CRM_OPTOUT = "crm_optout"  # tell the CRM an address unsubscribed or bounced
     NOTIFY = "notify"  # a DM to a person (the owner, when their lead replied)
+    CRM_SEQUENCE = "crm_sequence"  # mark a contact whose sequence completed without a reply
 
 
 # Two lanes, each with threads of its own, so sends hung on a mail server never delay what a person waits for
 INTERACTIVE = frozenset({Kind.SLACK, Kind.POST_CARD, Kind.REFRESH_CARDS, Kind.NOTIFY})
-SLOW = frozenset({Kind.SEND, Kind.CRM_LOG, Kind.CRM_OPTOUT})
+SLOW = frozenset({Kind.SEND, Kind.CRM_LOG, Kind.CRM_OPTOUT, Kind.CRM_SEQUENCE})
 
 
 QUEUED, CLAIMED, DONE, DEAD = "queued", "claimed", "done", "dead"
@@ -52,10 +53,12 @@ def enqueue(
     now: datetime,
     payload: dict[str, Any] | None = None,
     coalesce: bool = False,
+    due: datetime | None = None,
 ) -> None:
     """Add work to the caller's transaction; it exists exactly when the transaction commits.
 
-    With coalesce, a queued (not yet claimed) item of the same kind for the same follow-up is enough."""
+    With coalesce, a queued (not yet claimed) item of the same kind for the same follow-up is enough.
+    `due` (default: now) is when it may run: a send waiting for the recipient's morning."""
     if coalesce and followup_id is not None:
         waiting = session.scalar(
             select(WorkItem.id).where(
@@ -70,7 +73,7 @@ def enqueue(
             followup_id=followup_id,
             payload=payload or {},
             state=QUEUED,
-            due_at=now,
+            due_at=max(due or now, now),
             attempts=0,
             created_at=now,
             updated_at=now,

@@ -94,6 +94,8 @@ class WorkRunner:
 
     # --- background threads ----------------------------------------------------
     def start(self) -> None:
+        """Start the worker threads (again, after a stop)."""
+        self._stop.clear()
         lanes = (
             ("interactive", INTERACTIVE, self.config.interactive_workers),
             ("slow", SLOW, self.config.workers),

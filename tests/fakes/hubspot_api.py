@@ -67,7 +67,7 @@ READ_SCOPE = {
     "emails": "sales-email-read",
 }
 WRITE_SCOPE = {"emails": "crm.objects.contacts.write", "notes": "crm.objects.contacts.write"}
-WRITE_SCOPE["tasks"] = "crm.objects.contacts.write"
+WRITE_SCOPE["tasks"] = WRITE_SCOPE["contacts"] = "crm.objects.contacts.write"
 
 
 def _ms(value: str) -> int:
@@ -103,6 +103,10 @@ class FakeHubSpot:
     lose_next_create: set[str] = field(default_factory=set)
     # when set: a create is stored, then its answer waits for this event (HubSpot wrote it; the reply is lost)
     hold_creates: threading.Event | None = None
+    # custom properties an admin created in the portal (a PATCH naming any other is refused, as HubSpot does)
+    custom_properties: dict[str, set[str]] = field(
+        default_factory=lambda: {"contacts": {"followup_sequence_status"}}
+    )
     _ids: itertools.count = field(default_factory=lambda: itertools.count(900000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _window: deque = field(default_factory=deque)
@@ -204,6 +208,7 @@ class FakeHubSpot:
         if m := re.fullmatch(rf"/crm/properties/{V}/(\w+)", path):
             names = {p for props in self.objects.get(m[1], {}).values() for p in props}
             names |= {"quote_expiration_date", "closed_lost_reason", "hs_email_headers", "hs_note_body"}
+            names |= self.custom_properties.get(m[1], set())
             return self._json({"results": [{"name": n, "type": "string"} for n in sorted(names)]})
         if m := re.fullmatch(rf"/crm/associations/{V}/(\w+)/(\w+)/batch/read", path):
             return self._scope(READ_SCOPE.get(m[1])) or self._associations(m[1], m[2], body)
@@ -215,6 +220,8 @@ class FakeHubSpot:
             return self._scope(WRITE_SCOPE.get(m[1])) or self._batch_create(m[1], body)
         if (m := re.fullmatch(rf"/crm/objects/{V}/(\w+)", path)) and method == "POST":
             return self._scope(WRITE_SCOPE.get(m[1])) or self._create(m[1], body)
+        if (m := re.fullmatch(rf"/crm/objects/{V}/(\w+)/(\d+)", path)) and method == "PATCH":
+            return self._scope(WRITE_SCOPE.get(m[1])) or self._update(m[1], m[2], body)
         if m := re.fullmatch(rf"/crm/objects/{V}/(\w+)/(\d+)", path):
             kind, obj_id = m[1], m[2]
             if obj_id not in self.objects.get(kind, {}):
@@ -222,6 +229,25 @@ class FakeHubSpot:
             props = [p for v in request.args.getlist("properties") for p in v.split(",")] or None
             return self._json(self._object(kind, obj_id, props))
         return _error(404, "NOT_FOUND", f"no route {method} {path}")
+
+    def _update(self, kind: str, obj_id: str, body: dict[str, Any]) -> Response:
+        if obj_id not in self.objects.get(kind, {}):
+            return _error(404, "OBJECT_NOT_FOUND", f"{kind} {obj_id} not found")
+        props = body.get("properties") or {}
+        known = {p for o in self.objects[kind].values() for p in o} | self.custom_properties.get(kind, set())
+        unknown = sorted(set(props) - known)
+        if unknown:
+            return _error(
+                400,
+                "VALIDATION_ERROR",
+                "Property values were not valid",
+                errors=[
+                    {"message": f'Property "{n}" does not exist', "code": "PROPERTY_DOESNT_EXIST"}
+                    for n in unknown
+                ],
+            )
+        self.objects[kind][obj_id].update({k: str(v) for k, v in props.items()})
+        return self._json(self._object(kind, obj_id, None))
 
     def _unsubscribe_all(self, email: str) -> Response:
         self.unsubscribed.add(email.lower())

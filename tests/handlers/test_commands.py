@@ -23,7 +23,8 @@ def test_status_lists_the_callers_queue_with_links(harness):
     assert answer["response_type"] == "ephemeral"
     assert_valid_blocks(answer["blocks"])
     shown = texts(answer["blocks"])
-    assert "Overdue: 0 · Pending: 1 · Escalated: 0 · Snoozed: 1 · Failed: 0 · Sent today: 0" in shown
+    counts = "Overdue: 0 · Pending: 1 · Escalated: 0 · Up next: 0 · Snoozed: 1 · Failed: 0 · Sent today: 0"
+    assert counts in shown
     assert "Sarah Chen" in shown and "Omar Haddad" in shown and ":zzz: until" in shown
     links = [b["accessory"]["url"] for b in answer["blocks"] if b.get("accessory")]
     assert (

@@ -118,7 +118,7 @@ On Tue, Dana wrote:
     assert dms and "Thursday works, talk then." in dms[-1].args["text"]
     stopped = followup(harness, second)
     assert stopped.state == "resolved"
-    assert stopped.outcome_reason == "Sarah Chen replied Wed 25 Nov 15:00 — follow-up stopped"
+    assert stopped.outcome_reason == "Sarah Chen replied just now (Wed 25 Nov 15:00) — follow-up stopped"
     assert followup(harness, fu.id).state == "sent"  # what was sent stays sent
     sent_card = (fu.cards[0].channel, fu.cards[0].ts)
     blocks = last_update_for(harness, sent_card)  # the sent card shows what came back
