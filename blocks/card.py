@@ -75,6 +75,8 @@ def status_line(fu: FollowUpView) -> str | None:
     if fu.state is State.DISMISSED:
         why = clip(escape(fu.outcome_reason or "dismissed"), 500)
         return f":wastebasket: Dismissed by {_who(fu.outcome_by)}: {why}"
+    if fu.state is State.QUEUED:
+        return ":hourglass: Up next: waits for room in the owner's daily card budget"
     if fu.state is State.SCHEDULED and fu.due_at:
         return f":calendar: Comes due {slack_date(fu.due_at)}"
     if fu.state is State.SENDING and fu.send_at:

@@ -76,7 +76,7 @@ def groups_fitting(groups: dict[str, list[FollowUpView]], budget: int) -> dict[s
 
 
 HELP_TEXT = (
-    f"*{COMMAND} status* — your queue: pending, overdue, snoozed, escalated, failed and sent today\n"
+    f"*{COMMAND} status* — your queue: pending, overdue, escalated, up next, snoozed, failed and sent today\n"
     f"*{COMMAND} help* — this list\n\n"
     "Cards arrive in your DM when a lead goes quiet. "
     "Approve & send, Edit, Snooze or Escalate right on the card."

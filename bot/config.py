@@ -27,11 +27,31 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class BusinessHours(_Section):
-    timezone: str = "America/New_York"
+class _Hours(_Section):
+    """Working hours: a start before the end, on at least one day of the week (0 = Monday … 6 = Sunday)."""
+
     start: time = time(9, 0)
     end: time = time(17, 0)
     workdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, value: time, info):  # type: ignore[no-untyped-def]
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("must be later than start")
+        return value
+
+    @field_validator("workdays")
+    @classmethod
+    def _some_day(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("needs at least one day (0 = Monday … 6 = Sunday)")
+        return value
+
+
+class BusinessHours(_Hours):
+    timezone: str = "America/New_York"
     holidays_country: str | None = "US"  # "" or None: no holidays
 
     @field_validator("timezone")
@@ -41,14 +61,6 @@ class BusinessHours(_Section):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'Europe/Berlin')") from None
-        return value
-
-    @field_validator("end")
-    @classmethod
-    def _end_after_start(cls, value: time, info):  # type: ignore[no-untyped-def]
-        start = info.data.get("start")
-        if start is not None and value <= start:
-            raise ValueError("must be later than start")
         return value
 
     @field_validator("holidays_country")
@@ -125,32 +137,14 @@ class Sequences(_Section):
     )
 
 
-class Sending(_Section):
+class Sending(_Hours):
     """When approved emails leave: inside the recipient's working hours (their time zone when the CRM has
     it, else the team's), at most `mailbox_daily_cap` a day from one mailbox, `spacing_minutes` apart."""
 
-    start: time = time(9, 0)
-    end: time = time(17, 0)
-    workdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
     mailbox_daily_cap: Annotated[int, Field(ge=1, le=2000)] = 80
     spacing_minutes: Annotated[
         int, Field(ge=0, le=120, description="Minutes between two sends from one mailbox; 0: no spacing.")
     ] = 3
-
-    @field_validator("end")
-    @classmethod
-    def _end_after_start(cls, value: time, info):  # type: ignore[no-untyped-def]
-        start = info.data.get("start")
-        if start is not None and value <= start:
-            raise ValueError("must be later than start")
-        return value
-
-    @field_validator("workdays")
-    @classmethod
-    def _some_day(cls, value: list[int]) -> list[int]:
-        if not value:
-            raise ValueError("needs at least one day (0 = Monday … 6 = Sunday)")
-        return value
 
 
 class Budget(_Section):

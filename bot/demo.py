@@ -62,7 +62,7 @@ def render(blocks: list[dict]) -> Panel:
 def run(deps: Deps, console: Console, *, show_json: bool = False) -> int:
     """Scan, print every card as Slack shows it, then a summary table (JSON and Builder links on request)."""
     result = scan.scan(deps)
-    views = [cards.view(deps, fid) for fid in result.created + result.scheduled]
+    views = [cards.view(deps, fid) for fid in result.created + result.queued + result.scheduled]
     for fu in views:
         blocks = to_dicts(card_blocks(fu))
         console.print(render(blocks))
@@ -73,18 +73,22 @@ def run(deps: Deps, console: Console, *, show_json: bool = False) -> int:
             console.print(f"Block Kit Builder: {builder_link(blocks)}", soft_wrap=True)
         console.print()
     table = Table(
-        title=f"{len(result.created)} cards, {len(result.scheduled)} scheduled (drafter: {deps.drafter.name})"
+        title=f"{len(result.created)} cards, {len(result.queued)} up next (daily budget), "
+        f"{len(result.scheduled)} scheduled (drafter: {deps.drafter.name})"
     )
     table.add_column("rule")
     table.add_column("what it watches")
     table.add_column("cards now", justify="right")
+    table.add_column("up next", justify="right")
     table.add_column("scheduled", justify="right")
     for rule in RULES:
         if not getattr(deps.config.triggers, rule.name).enabled:
             continue
-        now = sum(1 for v in views if v.rule == rule.name and v.state is not State.SCHEDULED)
-        later = sum(1 for v in views if v.rule == rule.name and v.state is State.SCHEDULED)
-        table.add_row(rule.name, rule.label, str(now), str(later))
+        counts = [
+            sum(1 for v in views if v.rule == rule.name and v.state is state)
+            for state in (State.PENDING, State.QUEUED, State.SCHEDULED)
+        ]
+        table.add_row(rule.name, rule.label, *map(str, counts))
     console.print(table)
     for name, error in result.rule_failures.items():
         console.print(f"[red]rule {name} failed:[/red] {error}")

@@ -71,17 +71,22 @@ def no_longer_needed(deps: Deps, watch: Watch, ctx: RuleContext | None = None) -
     """Why this follow-up is no longer needed, or None while it still is: the rule's own answer for a first
     touch, the sequence's stop rules for a later one."""
     ctx = ctx or rule_context(deps)
-    if watch.by_sequence and watch.sequence_id is not None:
-        with deps.db.session() as s:
-            seq = s.get(Sequence, watch.sequence_id)
-            if seq is None:
-                return "Its sequence no longer exists"
-            if seq.state != sequences.ACTIVE:
-                return seq.outcome or "Its sequence has ended"
-            seq_watch = sequences.SequenceWatch.of(seq)
-        stop = sequences.stop_reason(deps, seq_watch, ctx)
+    if watch.by_sequence:
+        stop = sequence_stop(deps, watch, ctx)
         return stop.reason if stop else None
     return registry.still_applies(deps.config.triggers, watch, ctx)
+
+
+def sequence_stop(deps: Deps, watch: Watch, ctx: RuleContext) -> sequences.Stop | None:
+    """For a later touch: what stops its sequence now (with the reply, when one did), or None."""
+    with deps.db.session() as s:
+        seq = s.get(Sequence, watch.sequence_id) if watch.sequence_id is not None else None
+        if seq is None:
+            return sequences.Stop("Its sequence no longer exists")
+        if seq.state != sequences.ACTIVE:
+            return sequences.Stop(seq.outcome or "Its sequence has ended")
+        seq_watch = sequences.SequenceWatch.of(seq)
+    return sequences.stop_reason(deps, seq_watch, ctx)
 
 
 def resolve(session: Session, fu: FollowUp, *, reason: str, now, actor: str = "scan") -> None:  # type: ignore[no-untyped-def]

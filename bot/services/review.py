@@ -255,6 +255,8 @@ def send_job(deps: Deps, job: Job) -> None:
         fu = load(s, fid)
         if fu.state != State.SENDING.value:
             return  # already settled by an earlier attempt
+        if fu.send_at is not None and fu.send_at > deps.clock.now():
+            return  # queued for an earlier approval (since pulled back and approved again): its own job runs
         if fu.send_handover_at is not None:
             # an earlier attempt handed the message over and then died: never resend blindly
             transition(

@@ -179,7 +179,11 @@ def recheck(deps: Deps, ctx: RuleContext, result: ScanResult) -> None:
         watches = [(fu.id, lifecycle.watch_of(fu)) for fu in watched]
     for fid, watch in watches:
         try:
-            reason = lifecycle.no_longer_needed(deps, watch, ctx)
+            if watch.by_sequence:  # a later touch: its sequence's stop rules
+                stop = lifecycle.sequence_stop(deps, watch, ctx)
+                reason = stop.reason if stop else None
+            else:
+                stop, reason = None, lifecycle.no_longer_needed(deps, watch, ctx)
         except Exception as exc:
             log.exception("checking follow-up %s failed", fid)
             result.check_failures.append(f"#{fid}: {exc}")
@@ -191,6 +195,8 @@ def recheck(deps: Deps, ctx: RuleContext, result: ScanResult) -> None:
             if State(fu.state) in WATCHED_STATES:
                 lifecycle.resolve(s, fu, reason=reason, now=deps.clock.now())
                 result.resolved.append(fid)
+                if stop is not None:  # a later touch: a reply that stopped it goes to the owner too
+                    sequences.tell_owner(s, fu, stop, deps.clock.now())
     try:
         result.stopped = sequences.check_idle(deps, ctx)
     except Exception as exc:

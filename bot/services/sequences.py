@@ -9,7 +9,7 @@ touch waits until after the return date."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -41,26 +41,58 @@ def start_in(s: Session, deps: Deps, fu: FollowUp, ctx: LeadContext) -> Sequence
     cfg = config_for(deps, fu.rule)
     if cfg.touches < 2:
         return None
-    now = deps.clock.now()
-    seq = Sequence(
+    seq = add_in(
+        s,
+        deps,
+        of=fu,
         rule=fu.rule,
         origin="rule",
-        contact_id=fu.contact_id,
-        contact_email=fu.contact_email,
-        contact_name=fu.contact_name,
-        company_id=fu.company_id,
-        deal_id=fu.deal_id,
         deal_stage=ctx.deal.stage if ctx.deal else None,
         touches=cfg.touches,
         touch=1,
+        # replies and meetings from now on stop it (the rule already checked everything before)
+        since=deps.clock.now(),
+    )
+    fu.sequence_id, fu.touch = seq.id, 1
+    return seq
+
+
+def add_in(
+    s: Session,
+    deps: Deps,
+    *,
+    of: FollowUp | Sequence,
+    rule: str,
+    origin: str,
+    deal_stage: str | None,
+    touches: int,
+    touch: int,
+    since: datetime,
+    next_touch_at: datetime | None = None,
+    parent_id: int | None = None,
+) -> Sequence:
+    """A running sequence for the contact (and company and deal) of `of`."""
+    now = deps.clock.now()
+    seq = Sequence(
+        rule=rule,
+        origin=origin,
+        parent_id=parent_id,
+        contact_id=of.contact_id,
+        contact_email=of.contact_email,
+        contact_name=of.contact_name,
+        company_id=of.company_id,
+        deal_id=of.deal_id,
+        deal_stage=deal_stage,
+        touches=touches,
+        touch=touch,
         state=ACTIVE,
-        since_at=fu.since_at or fu.triggered_at,
+        since_at=since,
+        next_touch_at=next_touch_at,
         created_at=now,
         updated_at=now,
     )
     s.add(seq)
     s.flush()
-    fu.sequence_id, fu.touch = seq.id, 1
     return seq
 
 
@@ -114,7 +146,7 @@ def hold_in(s: Session, deps: Deps, contact_id: str, back_on: date) -> list[Sequ
     day = back_on
     while not cal.is_workday(day := day + timedelta(days=1)):
         pass
-    until = datetime.combine(day, max(cal.hours.start, time(9, 0)), cal.zone)
+    until = datetime.combine(day, cal.hours.start, cal.zone)
     now = deps.clock.now()
     held = []
     for seq in active_for(s, contact_id=contact_id):
@@ -214,9 +246,14 @@ def check_idle(deps: Deps, ctx: RuleContext) -> list[int]:
         busy = select(FollowUp.sequence_id).where(
             FollowUp.sequence_id.is_not(None), FollowUp.state.in_([st.value for st in OPEN_STATES])
         )
+        # a nurture hand-off waiting for its day is checked when it comes due, not on every scan
         idle = [
             SequenceWatch.of(seq)
-            for seq in s.scalars(select(Sequence).where(Sequence.state == ACTIVE, Sequence.id.not_in(busy)))
+            for seq in s.scalars(
+                select(Sequence).where(
+                    Sequence.state == ACTIVE, Sequence.origin == "rule", Sequence.id.not_in(busy)
+                )
+            )
         ]
     stopped = []
     for watch in idle:
@@ -239,15 +276,19 @@ def stop_in(s: Session, deps: Deps, sequence_id: int, stop: Stop) -> bool:
     if last is None:
         return True
     enqueue(s, Kind.REFRESH_CARDS, followup_id=last.id, now=now, coalesce=True)
-    if stop.reply is not None and last.owner_slack_id:
-        lines = " ".join((stop.reply.body or stop.reply.subject or "").split())[:300]
-        text = f"*{line(last.contact_name, 80)}*: {line(stop.reason, 200)} — sequence stopped."
-        if lines:
-            text += f"\n>{line(lines, 300)}"
-        enqueue(
-            s, Kind.NOTIFY, followup_id=last.id, now=now, payload={"user": last.owner_slack_id, "text": text}
-        )
+    tell_owner(s, last, stop, now)
     return True
+
+
+def tell_owner(s: Session, fu: FollowUp, stop: Stop, now: datetime) -> None:
+    """When a reply stopped the sequence, the owner gets a DM with its first lines."""
+    if stop.reply is None or not fu.owner_slack_id:
+        return
+    lines = " ".join((stop.reply.body or stop.reply.subject or "").split())[:300]
+    text = f"*{line(fu.contact_name, 80)}*: {line(stop.reason, 200)} — sequence stopped."
+    if lines:
+        text += f"\n>{line(lines, 300)}"
+    enqueue(s, Kind.NOTIFY, followup_id=fu.id, now=now, payload={"user": fu.owner_slack_id, "text": text})
 
 
 def crm_job(deps: Deps, job: Job) -> None:

@@ -133,8 +133,8 @@ def _advance(deps: Deps, sequence_id: int, ctx: RuleContext, result: TickResult)
     if origin == "nurture":
         why = f"Nurture check-in: the {label(rule)} sequence ended without a reply"
     else:
-        after = f" sent {ctx.day(last_sent)}" if last_sent else ""
-        why = f"Touch {number} of {touches}: no reply to the touch{after}"
+        after = f", sent {ctx.day(last_sent)}" if last_sent else ""
+        why = f"Touch {number} of {touches}: no reply to touch {number - 1}{after}"
         if number == touches:
             why += " — the break-up message"
     trigger = Trigger(
@@ -252,25 +252,18 @@ def _complete(deps: Deps, sequence_id: int, ctx: RuleContext, result: TickResult
         nurture = deps.config.sequences.nurture_after_days
         nurture_rule = getattr(deps.config.triggers, "closed_lost_nurture")  # noqa: B009 (a built model)
         if nurture and nurture_rule.enabled and seq.origin == "rule":
-            s.add(
-                Sequence(
-                    rule="closed_lost_nurture",
-                    origin="nurture",
-                    parent_id=seq.id,
-                    contact_id=seq.contact_id,
-                    contact_email=seq.contact_email,
-                    contact_name=seq.contact_name,
-                    company_id=seq.company_id,
-                    deal_id=seq.deal_id,
-                    deal_stage=None,  # the deal may move in the meantime; a reply or meeting still stops it
-                    touches=max(1, nurture_rule.sequence.touches),
-                    touch=0,
-                    state=sequences.ACTIVE,
-                    since_at=now,
-                    next_touch_at=now + timedelta(days=nurture),
-                    created_at=now,
-                    updated_at=now,
-                )
+            sequences.add_in(  # kept in the database until it comes due: never silently dropped
+                s,
+                deps,
+                of=seq,
+                rule="closed_lost_nurture",
+                origin="nurture",
+                parent_id=seq.id,
+                deal_stage=None,  # the deal may move in the meantime; a reply or meeting still stops it
+                touches=max(1, nurture_rule.sequence.touches),
+                touch=0,
+                since=now,
+                next_touch_at=now + timedelta(days=nurture),
             )
         last = s.scalar(
             select(FollowUp).where(FollowUp.sequence_id == sequence_id).order_by(FollowUp.id.desc())

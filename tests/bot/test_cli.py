@@ -50,10 +50,13 @@ def test_demo_prints_cards_for_every_rule_then_a_summary(tmp_path):
     out = run("demo", cwd=tmp_path, env={"COLUMNS": "120"})
     assert out.returncode == 0, out.stderr
     assert "Seeded 45 contacts at 25 companies" in out.stdout
-    cards, scheduled = re.search(r"(\d+) cards, (\d+) scheduled", out.stdout).groups()  # type: ignore[union-attr]
+    title = re.search(r"(\d+) cards, (\d+) up next \(daily budget\), (\d+) scheduled", out.stdout)
+    assert title is not None
+    cards, waiting, scheduled = title.groups()
     assert int(cards) >= 10
     assert out.stdout.count("[ Approve & send ]") == int(cards)
-    summary = out.stdout[out.stdout.index(f"{cards} cards, {scheduled} scheduled") :]
+    assert out.stdout.count("Up next: waits for room") == int(waiting)
+    summary = out.stdout[title.start() :]
     for rule in RULES:  # the table closes the output, one row per rule, each with a card now
         row = next(line for line in summary.splitlines() if rule.name in line)
         assert int(row.split("│")[3]) >= 1, row
@@ -61,7 +64,7 @@ def test_demo_prints_cards_for_every_rule_then_a_summary(tmp_path):
     assert not list(tmp_path.iterdir())  # the demo leaves the working directory alone
 
     with_json = run("demo", "--json", cwd=tmp_path, env={"COLUMNS": "120"})
-    shown = int(cards) + int(scheduled)
+    shown = int(cards) + int(waiting) + int(scheduled)
     assert with_json.stdout.count("Block Kit Builder: https://app.slack.com/block-kit-builder/#") == shown
     assert with_json.stdout.count('"blocks": [') == shown
 

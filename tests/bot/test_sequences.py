@@ -18,6 +18,7 @@ from tests.blockkit import assert_valid_blocks, texts
 from tests.builders import OMAR, SARAH, small_book
 from tests.conftest import DANA
 from tests.handlers.flow import followup, last_update_for, seed_and_scan, settle
+from tests.mail.messages import bounce_report
 
 # NOW is Wed 18 Nov 2026, 15:00 in New York. Thanksgiving (Thu 26 Nov) is a US holiday.
 
@@ -109,7 +110,7 @@ def test_a_contact_walks_every_touch_to_the_break_up_and_sequence_completed(harn
     assert (fu2.touch, fu2.state, fu2.contact_id) == (2, "pending", SARAH)
     blocks = posted_blocks(h, fu2.id)
     assert_valid_blocks(blocks)
-    assert "Touch 2 of 3" in texts(blocks) and "Touch 2 of 3: no reply to the touch sent Wed 18 Nov" in texts(
+    assert "Touch 2 of 3" in texts(blocks) and "Touch 2 of 3: no reply to touch 1, sent Wed 18 Nov" in texts(
         blocks
     )
     approve(h, fu2.id, 2)
@@ -237,6 +238,26 @@ def test_the_contact_replying_in_the_crm_stops_it_and_the_owner_gets_the_first_l
     assert_stopped(h, fid, seq.id, "Sarah Chen replied: an email on Wed 18 Nov")
 
 
+def test_a_reply_logged_in_the_crm_while_a_touch_waits_ends_that_touch_in_place(harness):
+    h = harness
+    fid, _ = between_touches(h)
+    move_to(h, at("2026-11-23 15:00"))
+    [second] = tick(h).drafted
+    inbound(h, "983", SARAH, body="Sorry for the silence, Thursday is good.")
+    move_to(h, h.clock.now() + timedelta(hours=2))
+    assert scan.scan(h.deps).resolved == [second]
+    settle(h)
+    waiting = followup(h, second)
+    assert waiting.state == "resolved"
+    assert waiting.outcome_reason == "Sarah Chen replied: an email on Mon 23 Nov — sequence stopped"
+    assert "Sarah Chen replied: an email on Mon 23 Nov — sequence stopped" in texts(
+        last_update_for(h, card_of(h, second))
+    )
+    dm = [c for c in h.slack.of("chat.postMessage") if "sequence stopped" in c.args.get("text", "")]
+    assert dm and "Sorry for the silence, Thursday is good." in dm[-1].args["text"]
+    assert sequence_of(h, fid).state == "stopped" and len(h.mailbox.messages) == 1
+
+
 def test_a_colleague_at_the_same_company_replying_stops_it(harness):
     h = harness
     fid, seq = between_touches(h)
@@ -279,40 +300,12 @@ def test_an_unsubscribe_stops_it_at_once(harness):
     assert_stopped(h, fid, seq.id, "Unsubscribed (sarah.chen@northwind.example) with the link in our email")
 
 
-def dsn(fu: FollowUp) -> bytes:
-    return f"""From: Mail Delivery System <MAILER-DAEMON@mx.northwind.example>
-To: dana.whitfield@followup-demo.com
-Subject: Undelivered Mail Returned to Sender
-Message-ID: <bounce1@mx.northwind.example>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="B"
-
---B
-Content-Type: text/plain
-
-Your message could not be delivered.
---B
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.northwind.example
-
-Final-Recipient: rfc822; {fu.contact_email}
-Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 user unknown
---B
-Content-Type: text/rfc822-headers
-
-Message-ID: {fu.message_id}
-To: {fu.contact_email}
---B--
-""".replace("\n", "\r\n").encode()
-
-
 def test_a_hard_bounce_stops_it(harness):
     h = harness
     fid, seq = between_touches(h)
-    replies.handle(h.deps, "INBOX", 1, 1, dsn(followup(h, fid)), replies.PollResult())
+    sent = followup(h, fid)
+    raw = bounce_report(sent.contact_email, sent.message_id or "").replace("\n", "\r\n").encode()
+    replies.handle(h.deps, "INBOX", 1, 1, raw, replies.PollResult())
     settle(h)
     assert_stopped(h, fid, seq.id, "Mail to sarah.chen@northwind.example bounced (5.1.1)")
 

@@ -213,3 +213,20 @@ def test_the_daily_budget_shows_the_most_valuable_first_and_keeps_the_rest(harne
     assert due_work() == order[:4]
     move_to(h, ny("2026-11-03 08:00"))
     assert due_work() == order  # Tuesday: the last one; none was dropped
+
+
+@pytest.mark.parametrize(
+    ("crm_value", "zone"),
+    [
+        ("america_slash_new_york", "America/New_York"),
+        ("europe_slash_berlin", "Europe/Berlin"),
+        ("america_slash_argentina_slash_buenos_aires", "America/Argentina/Buenos_Aires"),
+        ("Asia/Tokyo", "Asia/Tokyo"),
+        ("not a zone", "America/Chicago"),
+        (None, "America/Chicago"),
+    ],
+)
+def test_the_recipients_zone_is_read_as_the_crm_spells_it(crm_value, zone):
+    from bot.services.sending import zone_named
+
+    assert zone_named(crm_value, ZoneInfo("America/Chicago")).key == zone

@@ -151,3 +151,20 @@ def test_without_the_contact_property_the_doctor_names_the_fix(hubspot_harness, 
     checks = run_checks(hubspot_harness.deps.crm, hubspot_harness.deps.config, hubspot_harness.deps.chat)
     [check] = [c for c in checks if c.name == "Contact property followup_sequence_status"]
     assert not check.ok and "single-line text contact property" in check.fix
+
+
+def test_the_contacts_hubspot_time_zone_sets_when_the_email_leaves(hubspot_harness, hubspot):
+    h = hubspot_harness
+    hubspot.objects["contacts"][SARAH]["hs_timezone"] = "europe_slash_berlin"  # 21:00 there now
+    scan.scan(h.deps)
+    settle(h)
+    with h.deps.db.session() as s:
+        fid = s.scalar(select(FollowUp.id).where(FollowUp.contact_id == SARAH))
+    assert followup(h, fid).recipient_tz == "europe_slash_berlin"
+    assert h.click(ActionId.CARD_APPROVE, user=DANA, card=card_of(h, fid), value=str(fid)).status == 200
+    settle(h)
+    fu = followup(h, fid)
+    assert fu.state == "sending" and fu.recipient_tz == "Europe/Berlin"
+    assert fu.send_at == datetime(2026, 11, 19, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert "Scheduled: Thu 19 Nov 09:00 their time" in texts(last_update_for(h, card_of(h, fid)))
+    assert h.mailbox.messages == []

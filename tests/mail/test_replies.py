@@ -21,6 +21,7 @@ from tests.blockkit import texts
 from tests.builders import OMAR, SARAH
 from tests.conftest import DANA
 from tests.handlers.flow import followup, last_update_for, seed_and_scan, settle
+from tests.mail.messages import bounce_report
 
 _names = itertools.count(1)
 
@@ -163,37 +164,7 @@ Date: Wed, 25 Nov 2026 15:00:00 +0000
 I am out of the office and will be back on Monday, 7 December.
 """,
     )
-    deliver(
-        imap,
-        f"""From: Mail Delivery System <MAILER-DAEMON@mx.northwind.example>
-Subject: Undelivered Mail Returned to Sender
-Message-ID: <dsn@mx.northwind.example>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="b1"
-
---b1
-Content-Type: text/plain
-
-Your message could not be delivered.
-
---b1
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.northwind.example
-
-Final-Recipient: rfc822; sarah.chen@northwind.example
-Action: failed
-Status: 5.1.1
-
---b1
-Content-Type: text/rfc822-headers
-
-Message-ID: {fu.message_id}
-Subject: {fu.current_draft.subject}
-
---b1--
-""",
-    )
+    deliver(imap, bounce_report("sarah.chen@northwind.example", fu.message_id, fu.current_draft.subject))
     result = replies.poll(harness.deps, imap)
     assert result.kinds == {"auto_reply": 1, "bounce": 1}
     settle(harness)
