@@ -28,3 +28,26 @@ def single_address(raw: str | None, *, whose: str = "The contact's") -> str:
     except EmailNotValidError as exc:
         raise BadAddress(f"{whose} email address is not valid: {exc}") from None
     return valid.ascii_email or valid.normalized
+
+
+# mailbox providers anyone can sign up with: a shared domain there says nothing about a shared company
+FREE_MAIL_PROVIDERS = (
+    "gmail",
+    "yahoo",
+    "hotmail",
+    "outlook",
+    "aol",
+    "icloud",
+    "gmx",
+    "web",
+    "mail",
+    "proton",
+)
+
+
+def company_domain(address: str) -> str | None:
+    """The domain of an address when it can stand for a company (not a free-mail provider's), else None."""
+    domain = address.strip().rpartition("@")[2].lower()
+    if not domain or "." not in domain or domain.split(".")[0] in FREE_MAIL_PROVIDERS:
+        return None
+    return domain

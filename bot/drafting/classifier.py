@@ -24,6 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.addresses import FREE_MAIL_PROVIDERS
+
 
 class LeadClass(StrEnum):
     SALES_OPPORTUNITY = "sales_opportunity"
@@ -104,7 +106,7 @@ LEXICON: dict[str, tuple[str, ...]] = {
     ),
 }
 # fmt: on
-FREE_MAIL = re.compile(r"@(gmail|yahoo|hotmail|outlook|aol|icloud|gmx|web|mail|proton)\.", re.I)
+FREE_MAIL = re.compile(rf"@({'|'.join(FREE_MAIL_PROVIDERS)})\.", re.I)
 WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*|\d+")
 QUOTED = re.compile(r"^\s*>.*$", re.M)
 # greetings, sign-offs and filler: what is left when these are taken out is what the lead actually said

@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from blocks.format import line
 from bot.adapters.imap import MailboxConfig, open_mailbox
+from bot.addresses import company_domain
 from bot.mail import inbound
-from bot.models import FollowUp, InboundMessage, MailCursor
+from bot.models import FollowUp, InboundMessage, MailCursor, Sequence
 from bot.services import optout, sequences
 from bot.services.deps import Deps
 from bot.work.queue import Kind, enqueue
@@ -105,6 +106,8 @@ def handle(deps: Deps, mailbox: str, validity: int, uid: int, raw: bytes | None,
         result.kinds[item.kind] = result.kinds.get(item.kind, 0) + 1
         if fu is None:
             result.unmatched += 1
+            if item.kind == inbound.REPLY:
+                _colleague_wrote(s, deps, item)
         else:
             _effects(s, deps, item, fu)
             # the sent follow-up's card shows what came back
@@ -186,17 +189,57 @@ def _stop_contact(s: Session, deps: Deps, fu: FollowUp, reason: str) -> None:
         running += [q for q in sequences.active_for(s, company_id=fu.company_id) if q not in running]
     for seq in running:
         colleague = seq.contact_id != fu.contact_id
-        why = f"{reason}, at {fu.company_name or 'the same company'}" if colleague else reason
-        for touch in s.scalars(
-            select(FollowUp).where(FollowUp.sequence_id == seq.id, FollowUp.state.in_(optout.WAITING))
-        ).all():
-            optout.resolve_quietly(s, touch, reason=why, actor="mailbox", now=now)
-        if sequences.end_in(s, seq.id, state=sequences.STOPPED, outcome=why, now=now):
-            last = s.scalar(
-                select(FollowUp.id).where(FollowUp.sequence_id == seq.id).order_by(FollowUp.id.desc())
+        _end_sequence(
+            s, deps, seq.id, f"{reason}, at {fu.company_name or 'the same company'}" if colleague else reason
+        )
+
+
+def _end_sequence(s: Session, deps: Deps, sequence_id: int, reason: str) -> FollowUp | None:
+    """Stop a running sequence: its waiting touch resolves saying why (lifecycle.resolve ends the sequence
+    with it), or, between touches, the card of its latest touch shows it. Returns that latest follow-up."""
+    now = deps.clock.now()
+    for touch in s.scalars(
+        select(FollowUp).where(FollowUp.sequence_id == sequence_id, FollowUp.state.in_(optout.WAITING))
+    ).all():
+        optout.resolve_quietly(s, touch, reason=reason, actor="mailbox", now=now)
+    last = s.scalar(select(FollowUp).where(FollowUp.sequence_id == sequence_id).order_by(FollowUp.id.desc()))
+    if (
+        sequences.end_in(s, sequence_id, state=sequences.STOPPED, outcome=reason, now=now)
+        and last is not None
+    ):
+        enqueue(s, Kind.REFRESH_CARDS, followup_id=last.id, now=now, coalesce=True)
+    return last
+
+
+def _colleague_wrote(s: Session, deps: Deps, item: inbound.Inbound) -> None:
+    """Someone we never emailed wrote from a company domain (not a free-mail provider's): every running
+    sequence with a contact at that domain stops (a colleague answering is an answer); the owner is told."""
+    domain = company_domain(item.sender)
+    if domain is None:
+        return
+    now = deps.clock.now()
+    who = line(item.sender_name or item.sender, 80)
+    running = s.scalars(
+        select(Sequence).where(
+            Sequence.state == sequences.ACTIVE,
+            func.lower(Sequence.contact_email).endswith(f"@{domain}", autoescape=True),
+        )
+    ).all()
+    for seq in running:
+        reason = f"{who}, at the same company ({domain}), wrote in {ago(item.received_at or now, now)}"
+        last = _end_sequence(s, deps, seq.id, reason)
+        if last is not None and last.owner_slack_id:
+            text = (
+                f"*{who}* ({line(domain, 80)}) wrote in, so {line(seq.contact_name, 80)}'s sequence stopped:"
+                f"\n>{line(item.first_lines(), 300)}"
             )
-            if last is not None:
-                enqueue(s, Kind.REFRESH_CARDS, followup_id=last, now=now, coalesce=True)
+            enqueue(
+                s,
+                Kind.NOTIFY,
+                followup_id=last.id,
+                now=now,
+                payload={"user": last.owner_slack_id, "text": text},
+            )
 
 
 def ago(when: datetime, now: datetime) -> str:

@@ -390,3 +390,70 @@ def test_a_return_date_is_read_from_the_auto_reply():
         b"Date: Wed, 18 Nov 2026 20:05:00 +0000\r\n\r\nI am away until 27 November 2026.\r\n"
     )
     assert item is not None and item.return_date == date(2026, 11, 27)
+
+
+def test_an_out_of_office_holds_an_approved_touch_waiting_for_its_time(harness):
+    h = harness
+    fid, _ = between_touches(h)
+    move_to(h, at("2026-11-23 15:00"))
+    [second] = tick(h).drafted
+    move_to(h, at("2026-11-23 17:30"))  # approved after her working day: it waits for Tuesday morning
+    assert h.click(ActionId.CARD_APPROVE, user=DANA, card=card_of(h, second), value=str(second)).status == 200
+    settle(h)
+    assert followup(h, second).send_at == at("2026-11-24 09:00")
+    raw = f"""From: Sarah Chen <sarah.chen@northwind.example>
+To: dana.whitfield@followup-demo.com
+Subject: Automatic reply: demo
+Auto-Submitted: auto-replied
+Message-ID: <ooo2@northwind.example>
+In-Reply-To: {followup(h, fid).message_id}
+Date: Mon, 23 Nov 2026 22:40:00 +0000
+
+I am out of the office until 27 November.
+"""
+    replies.handle(h.deps, "INBOX", 1, 4, raw.replace("\n", "\r\n").encode(), replies.PollResult())
+    settle(h)
+    move_to(h, at("2026-11-24 09:00"))  # its slot comes: she is away, so it moves instead of leaving
+    settle(h)
+    held = followup(h, second)
+    assert (held.state, held.send_at) == ("sending", at("2026-11-30 09:00"))
+    assert "Scheduled: Mon 30 Nov 09:00 their time" in texts(last_update_for(h, card_of(h, second)))
+    assert len(h.mailbox.messages) == 1
+    move_to(h, at("2026-11-30 09:00"))
+    h.mailbox.wait_for(2)
+    settle(h)
+    assert followup(h, second).state == "sent"
+
+
+def test_a_colleague_writing_to_the_replies_mailbox_from_the_company_domain_stops_it(harness):
+    h = harness
+    fid, seq = between_touches(h)
+    raw = """From: Li Wei <li.wei@northwind.example>
+To: dana.whitfield@followup-demo.com
+Subject: Demo for our dispatch team
+Message-ID: <fresh1@northwind.example>
+Date: Wed, 18 Nov 2026 20:30:00 +0000
+
+Hi Dana, I run dispatch with Sarah; can we set up the demo for next week?
+"""
+    replies.handle(h.deps, "INBOX", 1, 5, raw.replace("\n", "\r\n").encode(), replies.PollResult())
+    settle(h)
+    dm = [c for c in h.slack.of("chat.postMessage") if "sequence stopped" in c.args.get("text", "")]
+    assert dm and "I run dispatch with Sarah" in dm[-1].args["text"]
+    assert_stopped(h, fid, seq.id, "Li Wei, at the same company (northwind.example), wrote in")
+
+
+def test_a_stranger_writing_from_a_free_mail_address_stops_nothing(harness):
+    h = harness
+    fid, _ = between_touches(h)
+    raw = """From: Someone <someone@gmail.com>
+To: dana.whitfield@followup-demo.com
+Subject: Hello
+Message-ID: <fresh2@gmail.com>
+Date: Wed, 18 Nov 2026 20:30:00 +0000
+
+Quick question about your product.
+"""
+    replies.handle(h.deps, "INBOX", 1, 6, raw.replace("\n", "\r\n").encode(), replies.PollResult())
+    settle(h)
+    assert sequence_of(h, fid).state == "active"
