@@ -23,13 +23,14 @@ from bot.drafting.pipeline import Pipeline
 from bot.drafting.style import style_source
 from bot.errors import ConfigError
 from bot.ports import CRM, Clock
-from bot.services import cards, optout, review, sequences, writeback
+from bot.services import cards, intake, optout, review, sequences, writeback
 from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.work.queue import Kind
 from bot.work.runner import Handler, WorkRunner, holder_name
 from handlers.deferred import Deferred
 from handlers.gate import Gate
+from handlers.inbound import InboundEndpoint
 from handlers.unsubscribe import Unsubscribe
 
 
@@ -137,6 +138,7 @@ def work_runner(deps: Deps, deferred: Deferred | None = None, *, holder: str | N
         Kind.SEND: Handler(partial(review.send_job, deps), give_up=partial(review.send_gave_up, deps)),
         Kind.CRM_OPTOUT: Handler(partial(optout.crm_job, deps)),
         Kind.CRM_SEQUENCE: Handler(partial(sequences.crm_job, deps)),
+        Kind.INBOUND: Handler(partial(intake.process_job, deps)),
         Kind.NOTIFY: Handler(partial(cards.notify_job, deps), chat=True),
         Kind.CRM_LOG: Handler(
             partial(writeback.writeback_job, deps), give_up=partial(writeback.writeback_gave_up, deps)
@@ -189,12 +191,14 @@ def build(settings: Settings, *, clock: Clock | None = None, socket_mode: bool =
 
 def wsgi_app(runtime: Runtime) -> Gate:
     """`POST /slack/events` for Slack (signature, size and shape checked before Bolt), `GET /healthz` for
-    load balancers."""
+    load balancers, `/unsubscribe/{token}` for leads, `POST /inbound` for signed website forms."""
     runtime.settings.require("slack_signing_secret")
     secret = runtime.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
+    inbound = runtime.settings.inbound_signing_secret
     return Gate(
         runtime.bolt,
         secret,
         slack_api_url=runtime.settings.slack_api_url,
         unsubscribe=Unsubscribe(runtime.deps),
+        inbound=InboundEndpoint(runtime.deps, inbound.get_secret_value() if inbound else None),
     )

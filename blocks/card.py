@@ -293,11 +293,20 @@ def _actions(fu: FollowUpView) -> list[Block]:
     return [ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=elements)]
 
 
-def card_blocks(fu: FollowUpView, *, escalation: bool = False) -> list[Block]:
-    """The card as posted to the owner (or, with escalation=True, to whom it was escalated)."""
-    title = f"Escalated: {_title(fu)}" if escalation else f"Follow up: {_title(fu)}"
+def card_blocks(fu: FollowUpView, *, escalation: bool = False, alert: bool = False) -> list[Block]:
+    """The card as posted to the owner (or, with escalation=True, to whom it was escalated; with alert=True,
+    as the hot-lead alert in the hot-leads channel, which @-mentions the owner and says when it arrived)."""
+    if alert:
+        title = f":fire: Hot lead: {_title(fu)}"
+    else:
+        title = f"Escalated: {_title(fu)}" if escalation else f"Follow up: {_title(fu)}"
     blocks: list[Block] = [HeaderBlock(text=clip(title, 150))]
     status = status_line(fu)
+    if alert:
+        arrived = f" It arrived {slack_date(fu.arrived_at)}." if fu.arrived_at else ""
+        owner = person(fu.owner_slack_id, fu.owner_name or "Nobody yet")
+        clock = f"{owner}, this one is yours.{arrived} The clock runs until someone acts on the card."
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clock)))
     if escalation and fu.original_card and fu.original_card.permalink:
         blocks.append(
             SectionBlock(

@@ -39,6 +39,11 @@ def status_blocks(queue: QueueView) -> list[Block]:
     blocks: list[Block] = [HeaderBlock(text="Your follow-ups")]
     counts = " · ".join(f"{title}: {totals.get(title, len(items))}" for title, items in groups.items())
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=counts)]))
+    if queue.filtered:
+        kinds = ", ".join(f"{line(k.replace('_', ' '), 40)} {n}" for k, n in sorted(queue.filtered.items()))
+        total = sum(queue.filtered.values())
+        note = f"Filtered today: {total} ({kinds}): no cards, each recorded with the reason"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     if not any(groups.values()):
         blocks.append(SectionBlock(text=MarkdownTextObject(text="Nothing waiting for you. :tada:")))
         return blocks

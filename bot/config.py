@@ -160,6 +160,65 @@ class Budget(_Section):
     ] = 12
 
 
+class Inbound(_Section):
+    """New leads arriving by webhook or POST /inbound: where hot ones are announced, and how fast someone
+    must act."""
+
+    hot_channel: str | None = Field(default=None, description="Channel for hot-lead alerts (id, C…).")
+    support_channel: str | None = Field(
+        default=None, description="Channel where existing customers' support requests go (id, C…)."
+    )
+    hot_score: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=70,
+        description="A lead whose score (the mean of fit, intent and urgency) reaches this is hot.",
+    )
+    enterprise_employees: Annotated[int, Field(ge=1)] = Field(
+        default=1000, description="A company (or a stated team) this large makes a lead hot."
+    )
+    sla_business_hours: Annotated[float, Field(gt=0, le=40)] = Field(
+        default=1.0,
+        description="Business hours a hot lead may wait for someone to act before the owner is reminded; "
+        "twice this and it is escalated to the team lead (or the hot channel).",
+    )
+    dedupe_minutes: Annotated[int, Field(ge=0, le=1440)] = Field(
+        default=10, description="The same address submitting again within this many minutes is one lead."
+    )
+
+
+class RoutingRule(_Section):
+    """Leads this rule matches go to its owners in turn (round-robin), skipping anyone away."""
+
+    name: str
+    domain_suffixes: list[str] = Field(
+        default_factory=list, description='Territory by the lead\'s email domain, e.g. [".de", ".at"].'
+    )
+    min_employees: Annotated[int | None, Field(ge=0)] = None  # segment by company size
+    max_employees: Annotated[int | None, Field(ge=0)] = None
+    owners: list[str] = Field(min_length=1, description="CRM owners' email addresses.")
+
+    @field_validator("owners", "domain_suffixes")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value]
+
+
+class Routing(_Section):
+    """Who owns a new lead the CRM has no owner for: the first matching rule, else default_owners."""
+
+    rules: list[RoutingRule] = Field(default_factory=list)
+    default_owners: list[str] = Field(default_factory=list, description="Round-robin when no rule matches.")
+    away: list[str] = Field(
+        default_factory=list,
+        description="Owners (emails) to skip for now; a Slack status of away counts too.",
+    )
+    team_lead: str | None = Field(default=None, description="Slack user id a missed hot lead escalates to.")
+
+    @field_validator("default_owners", "away")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value]
+
+
 class HubSpotConfig(_Section):
     requests_per_10s: Annotated[
         int,
@@ -331,6 +390,8 @@ class FollowupConfig(_Section):
     sequences: Sequences = Field(default_factory=Sequences)
     sending: Sending = Field(default_factory=Sending)
     budget: Budget = Field(default_factory=Budget)
+    inbound: Inbound = Field(default_factory=Inbound)
+    routing: Routing = Field(default_factory=Routing)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     work: Work = Field(default_factory=Work)
     hubspot: HubSpotConfig = Field(default_factory=HubSpotConfig)

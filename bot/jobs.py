@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.adapters.imap import MailboxError
-from bot.services import budget, replies, scan, snooze, touches
+from bot.services import budget, intake, replies, scan, snooze, touches
 from bot.services.deps import Deps
 from bot.work import leases
 
@@ -60,6 +60,8 @@ def run_due_work(deps: Deps, *, holder: str) -> list[int] | None:
             len(touched.completed),
         )
     budget.release(deps)  # a new working day: each rep's best queued cards
+    if intake.check_sla(deps):
+        log.info("hot leads past their response time: owners reminded or escalated")
     return back
 
 

@@ -378,3 +378,43 @@ class InboundMessage(Base):
     return_date: Mapped[date | None]
     received_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class InboundLead(Base):
+    """A new lead as it arrived (a signed POST /inbound, a HubSpot webhook or poll, a Slack shortcut), stored
+    before it is acknowledged, then worked through: deduplicated, matched to the CRM, routed to an owner and
+    alerted. Every decision about it is kept here."""
+
+    __tablename__ = "inbound_leads"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_inbound_leads_source_external"),
+        Index("ix_inbound_leads_email_received", "email", "received_at"),
+        Index("ix_inbound_leads_route_state", "route", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))  # "inbound" (the endpoint), "hubspot", "slack"
+    origin: Mapped[str] = mapped_column(String(100))  # what the sender says it is ("pricing form")
+    external_id: Mapped[str | None] = mapped_column(String(200))  # the sender's id: a redelivery is one lead
+    email: Mapped[str] = mapped_column(String(320))  # lower case
+    name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20))  # received | done | duplicate | failed
+    route: Mapped[str | None] = mapped_column(String(20))  # hot | normal | review | support | filtered
+    reason: Mapped[str | None] = mapped_column(Text)  # why it went where it went
+    classification: Mapped[str | None] = mapped_column(String(80))
+    score: Mapped[int | None] = mapped_column(Integer)
+    contact_id: Mapped[str | None] = mapped_column(String(64))
+    owner_crm_id: Mapped[str | None] = mapped_column(String(64))
+    owner_slack_id: Mapped[str | None] = mapped_column(String(32))
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    alerted_at: Mapped[datetime | None]  # the hot-channel alert went out
+    reminded_at: Mapped[datetime | None]  # the owner was reminded (past the SLA)
+    escalated_at: Mapped[datetime | None]  # the team lead or channel was told (past twice the SLA)
+    first_action_at: Mapped[datetime | None]  # the first thing a person did with its card
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -112,6 +112,29 @@ class CRM(Protocol):
         """Mark the contact: a sequence ran its course without a reply ("completed: <rule> <date>")."""
         ...
 
+    # --- intake: new leads from forms, forwarders and webhooks ---------------------------------
+    def find_contact(self, email: str) -> Contact | None:
+        """The contact with this address (case-insensitive), if the CRM has one."""
+        ...
+
+    def find_company(self, domain: str) -> Company | None:
+        """The company with this web domain, if the CRM has one."""
+        ...
+
+    def owners(self) -> dict[str, Owner]:
+        """Every owner (sales rep) in the CRM, by id."""
+        ...
+
+    def create_contact(
+        self, *, email: str, first_name: str, last_name: str, company_id: str | None, source: str
+    ) -> str:
+        """A new contact; its CRM id."""
+        ...
+
+    def set_owner(self, contact_id: str, owner_id: str) -> None:
+        """Write the contact's owner field."""
+        ...
+
 
 class Drafter(Protocol):
     name: str
@@ -155,11 +178,15 @@ class Chat(Protocol):
 
     def find_user_by_email(self, email: str) -> str | None: ...
     def user_timezone(self, user_id: str) -> str | None: ...
+    def is_away(self, user_id: str) -> bool:
+        """Their status says they are away (new leads are routed past them)."""
+        ...
+
     def is_person(self, user_id: str) -> bool:
         """Whether the id is an active human member of the workspace."""
         ...
 
-    def show(self, followup: FollowUpView, channel: str, *, escalation: bool = False) -> PostedCard:
+    def show(self, followup: FollowUpView, channel: str, *, kind: str = "card") -> PostedCard:
         """Put a card for the follow-up in front of `channel` (a person's DM or a channel)."""
         ...
 

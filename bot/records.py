@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class Owner(BaseModel):
@@ -105,6 +105,9 @@ class SourceRef(BaseModel):
     label: str = ""
 
 
+CONTEXT_CHARS = 8_000  # of one interaction's text, for drafting
+
+
 class LeadContext(BaseModel):
     """Everything the drafter may use about one triggered lead."""
 
@@ -120,6 +123,16 @@ class LeadContext(BaseModel):
         default_factory=list,
         description="the next working days in the team's calendar: the only days to propose",
     )
+
+    @field_validator("engagements")
+    @classmethod
+    def _bounded(cls, engagements: list[Engagement]) -> list[Engagement]:
+        """Each interaction's text, clipped: what a drafter reads (and a model is paid for) stays bounded,
+        whatever a lead pasted or a thread quoted (the full text stays where it came from)."""
+        return [
+            e.model_copy(update={"body": e.body[:CONTEXT_CHARS]}) if len(e.body) > CONTEXT_CHARS else e
+            for e in engagements
+        ]
 
     @property
     def last_interaction(self) -> Engagement | None:

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     imap_mailbox: str = "INBOX"
     # the app's public base URL: unsubscribe links in sent emails point here (default: this machine's port)
     public_url: str | None = None
+    # POST /inbound (website forms, email forwarders): signed with this shared secret; unset, it is off
+    inbound_signing_secret: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     def require(self, *names: str) -> None:

@@ -80,6 +80,7 @@ class FollowUpView:
     approved_by: str | None = None
     auto_confidence: float | None = None  # approved by the app itself (auto-send), this sure
     sequence: SequenceView | None = None  # where its sequence stands, on a sent touch
+    arrived_at: datetime | None = None  # when the silence (or the inbound lead) began
 
     @property
     def touch_label(self) -> str | None:
@@ -122,6 +123,7 @@ def snapshot(fu: FollowUp) -> FollowUpView:
             approval.detail.get("confidence") if approval and approval.detail.get("auto") else None
         ),
         sequence=sequence_view(fu),
+        arrived_at=fu.since_at,
         id=fu.id,
         version=fu.version,
         sent_via=fu.sent_via,
@@ -206,3 +208,4 @@ class QueueView:
 
     groups: dict[str, list[FollowUpView]]
     counts: dict[str, int]
+    filtered: dict[str, int] = field(default_factory=dict)  # new leads filtered out today, by class

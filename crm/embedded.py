@@ -192,6 +192,59 @@ class EmbeddedCRM:
                 .values(opted_out_at=datetime.now(UTC))
             )
 
+    def find_contact(self, email: str) -> Contact | None:
+        with self.db.session() as s:
+            row = s.scalars(
+                select(CrmContact)
+                .where(func.lower(CrmContact.email) == email.strip().lower())
+                .order_by(CrmContact.created_at, CrmContact.id)
+            ).first()
+            return Contact.model_validate(row, from_attributes=True) if row else None
+
+    def find_company(self, domain: str) -> Company | None:
+        with self.db.session() as s:
+            row = s.scalars(
+                select(CrmCompany).where(func.lower(CrmCompany.domain) == domain.strip().lower())
+            ).first()
+            return Company.model_validate(row, from_attributes=True) if row else None
+
+    def owners(self) -> dict[str, Owner]:
+        with self.db.session() as s:
+            return {
+                r.id: Owner.model_validate(r, from_attributes=True)
+                for r in s.scalars(select(CrmOwner).order_by(CrmOwner.id))
+            }
+
+    def create_contact(
+        self, *, email: str, first_name: str, last_name: str, company_id: str | None, source: str
+    ) -> str:
+        existing = self.find_contact(email)
+        if existing is not None:
+            return existing.id
+        contact_id = uuid.uuid4().hex[:16]
+        with self.db.session() as s:
+            s.add(
+                CrmContact(
+                    id=contact_id,
+                    email=email,
+                    first_name=first_name[:100],
+                    last_name=last_name[:100],
+                    company_id=company_id,
+                    lead_source=source[:100],
+                    created_at=datetime.now(UTC),
+                )
+            )
+        return contact_id
+
+    def set_owner(self, contact_id: str, owner_id: str) -> None:
+        with self.db.session() as s:
+            s.execute(
+                update(CrmContact)
+                .where(CrmContact.id == contact_id)
+                .values(owner_id=owner_id)
+                .execution_options(synchronize_session=False)
+            )
+
     def mark_sequence_completed(self, *, contact_id: str, prop: str, value: str) -> None:
         """The embedded CRM keeps the same marker HubSpot would (one column, whatever the property name)."""
         del prop

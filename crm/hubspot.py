@@ -57,6 +57,7 @@ ASSOC = {
     ("tasks", "contacts"): 204,
     ("tasks", "companies"): 192,
     ("tasks", "deals"): 216,
+    ("contacts", "companies"): 1,  # the contact's primary company
 }
 ENGAGEMENT_TYPES = ("emails", "calls", "notes", "meetings")
 PROPS = {
@@ -561,6 +562,59 @@ class HubSpotCRM:
             log.warning(
                 "communication_preferences.write not granted; the opt-out is recorded in followup only"
             )
+
+    def find_contact(self, email: str) -> Contact | None:
+        found = next(
+            iter(self._search("contacts", [_filter("email", "EQ", email.strip().lower())], CONTACT_PROPS)),
+            None,
+        )
+        return _contact(found) if found else None
+
+    def find_company(self, domain: str) -> Company | None:
+        found = next(
+            iter(self._search("companies", [_filter("domain", "EQ", domain.strip().lower())], COMPANY_PROPS)),
+            None,
+        )
+        return _company(found) if found else None
+
+    def create_contact(
+        self, *, email: str, first_name: str, last_name: str, company_id: str | None, source: str
+    ) -> str:
+        """A new contact (associated with its company when known). A retried create finds the first one by
+        its address instead of making a second."""
+        existing = self.find_contact(email)
+        if existing is not None:
+            return existing.id
+        del source  # HubSpot sets the contact's source itself (hs_analytics_source is read-only)
+        props = {
+            k: v for k, v in {"email": email, "firstname": first_name, "lastname": last_name}.items() if v
+        }
+        associations = (
+            [
+                {
+                    "to": {"id": company_id},
+                    "types": [
+                        {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": ASSOC[("contacts", "companies")],
+                        }
+                    ],
+                }
+            ]
+            if company_id
+            else []
+        )
+        created = self.http.write(
+            "POST", f"{OBJECTS}/contacts", {"properties": props, "associations": associations}
+        )
+        return str(created["id"])
+
+    def set_owner(self, contact_id: str, owner_id: str) -> None:
+        self.http.write(
+            "PATCH",
+            f"{OBJECTS}/contacts/{quote(contact_id, safe='')}",
+            {"properties": {"hubspot_owner_id": owner_id}},
+        )
 
     def mark_sequence_completed(self, *, contact_id: str, prop: str, value: str) -> None:
         """Set the contact's sequence property (a text property; an admin creates it once, and `followup

@@ -72,6 +72,15 @@ def _form(text: str) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
+def json_object(body: bytes, what: str) -> dict[str, Any]:
+    """A UTF-8 JSON object from a request body, or Invalid naming what is wrong."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid(f"{what} is not UTF-8") from None
+    return _json_object(text, what)
+
+
 def _json_object(text: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -99,11 +108,13 @@ class Gate:
         now: Callable[[], float] = time.time,
         max_body: int = MAX_BODY_BYTES,
         unsubscribe: Callable[[dict[str, Any], Callable], Iterable[bytes]] | None = None,
+        inbound: WSGIApp | None = None,
     ) -> None:
         self.slack = SlackRequestHandler(bolt, path=PATH)
         self.secret, self.slack_api_url = signing_secret, slack_api_url
         self.now, self.max_body = now, max_body
         self.unsubscribe = unsubscribe
+        self.inbound = inbound
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
@@ -111,6 +122,8 @@ class Gate:
             return _answer(start_response, "200 OK", '{"ok": true}', JSON)
         if self.unsubscribe is not None and str(path).startswith("/unsubscribe/"):
             return self.unsubscribe(environ, start_response)  # a lead's click, not Slack: no signature
+        if self.inbound is not None and path == "/inbound":
+            return self.inbound(environ, start_response)  # signed with its own secret, not Slack's
         if path != PATH:
             return _answer(start_response, "404 Not Found", "Not found.")
         if method != "POST":

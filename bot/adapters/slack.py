@@ -21,6 +21,12 @@ DESTINATION_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "use
 LOOKUP_TTL = 3600.0  # a rep who joins Slack is found within the hour
 
 
+AWAY_MARKS = (
+    "out of office", "ooo", "vacation", "holiday", "on leave", "parental leave", "sick",
+    ":palm_tree:", ":airplane:", ":face_with_thermometer:", ":beach_with_umbrella:",
+)  # fmt: skip
+
+
 def web_client(token: str, *, base_url: str | None, timeout: float) -> WebClient:
     """The official client with a timeout and slack_sdk's own retry handlers: rate limits (honouring
     Retry-After) and server errors, besides the default one for dropped connections."""
@@ -64,6 +70,15 @@ class SlackChat:
                 return None
         return self._tz[user_id]
 
+    def is_away(self, user_id: str) -> bool:
+        """Their Slack status says they are away (out of office, vacation, sick): new leads skip them."""
+        try:
+            profile = self.client.users_info(user=user_id)["user"].get("profile") or {}
+        except SlackApiError:
+            return False  # unknown: they stay in the rotation
+        text = f"{profile.get('status_text') or ''} {profile.get('status_emoji') or ''}".lower()
+        return any(mark in text for mark in AWAY_MARKS)
+
     def is_person(self, user_id: str) -> bool:
         """A real, active, human member of this workspace (asked each time: it decides who may act)."""
         try:
@@ -74,8 +89,8 @@ class SlackChat:
             raise
         return user.get("id") == user_id and not user.get("deleted") and not user.get("is_bot")
 
-    def show(self, followup: FollowUpView, channel: str, *, escalation: bool = False) -> PostedCard:
-        blocks = to_dicts(card_blocks(followup, escalation=escalation))
+    def show(self, followup: FollowUpView, channel: str, *, kind: str = "card") -> PostedCard:
+        blocks = to_dicts(card_blocks(followup, escalation=kind == "escalation", alert=kind == "alert"))
         try:
             resp = self.client.chat_postMessage(
                 channel=channel, blocks=blocks, text=card_text(followup), unfurl_links=False
@@ -97,5 +112,7 @@ class SlackChat:
         self.client.chat_postMessage(channel=user_id, text=text)
 
     def refresh(self, followup: FollowUpView, card: CardRef) -> None:
-        blocks = to_dicts(card_blocks(followup, escalation=card.kind == "escalation"))
+        blocks = to_dicts(
+            card_blocks(followup, escalation=card.kind == "escalation", alert=card.kind == "alert")
+        )
         self.client.chat_update(channel=card.channel, ts=card.ts, blocks=blocks, text=card_text(followup))

@@ -62,7 +62,7 @@ def post_job(deps: Deps, job: Job) -> None:
         log.warning("no Slack user for the owner and no review channel", extra={"followup_id": fu.id})
         return
     try:
-        posted = deps.chat.show(fu, channel, escalation=kind == "escalation")
+        posted = deps.chat.show(fu, channel, kind=kind)
     except ChatDestinationError as exc:  # retrying can't help until someone invites the app
         log.warning("cannot post to %s: %s", channel, exc, extra={"followup_id": fu.id})
         who = job.payload.get("by") or fu.owner_slack_id

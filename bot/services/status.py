@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import selectinload
 
-from bot.models import FollowUp, UTCDateTime
+from bot.models import FollowUp, InboundLead, UTCDateTime
 from bot.services.deps import Deps
 from bot.snapshot import QueueView, snapshot
 from bot.states import State
@@ -160,5 +160,12 @@ def queue(deps: Deps, user_id: str) -> QueueView:
                 )
             )
         }
+        filtered = dict(
+            s.execute(  # type: ignore[arg-type]
+                select(InboundLead.classification, func.count())
+                .where(InboundLead.route == "filtered", InboundLead.received_at >= params["today"])
+                .group_by(InboundLead.classification)
+            ).all()
+        )
     groups = {title: [loaded[row[-1]] for row in picked.get(title, [])] for title in GROUPS}
-    return QueueView(groups=groups, counts=counts)
+    return QueueView(groups=groups, counts=counts, filtered={str(k): int(v) for k, v in filtered.items()})

@@ -23,10 +23,11 @@ class Kind(StrEnum):
     CRM_OPTOUT = "crm_optout"  # tell the CRM an address unsubscribed or bounced
     NOTIFY = "notify"  # a DM to a person (the owner, when their lead replied)
     CRM_SEQUENCE = "crm_sequence"  # mark a contact whose sequence completed without a reply
+    INBOUND = "inbound"  # a new lead, stored on arrival: dedupe, match, route, alert
 
 
 # Two lanes, each with threads of its own, so sends hung on a mail server never delay what a person waits for
-INTERACTIVE = frozenset({Kind.SLACK, Kind.POST_CARD, Kind.REFRESH_CARDS, Kind.NOTIFY})
+INTERACTIVE = frozenset({Kind.SLACK, Kind.POST_CARD, Kind.REFRESH_CARDS, Kind.NOTIFY, Kind.INBOUND})
 SLOW = frozenset({Kind.SEND, Kind.CRM_LOG, Kind.CRM_OPTOUT, Kind.CRM_SEQUENCE})
 
 

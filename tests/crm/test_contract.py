@@ -143,3 +143,25 @@ def test_hubspot_rejects_a_bad_token(hubspot):
     crm = HubSpotCRM("pat-wrong", base_url=hubspot.base_url)
     with pytest.raises(Exception, match="401"):
         crm.get_contact(SARAH)
+
+
+def test_intake_finds_creates_and_assigns_contacts(crm: CRM):
+    found = crm.find_contact("sarah.chen@northwind.example")
+    assert found is not None and found.id == SARAH
+    assert crm.find_contact("nobody@northwind.example") is None
+    company = crm.find_company("northwind.example")
+    assert company is not None and company.id == "201"
+    assert crm.find_company("unknown.example") is None
+    assert {o.email for o in crm.owners().values()} == {"dana.whitfield@followup-demo.com"}
+
+    new_id = crm.create_contact(
+        email="li.wei@northwind.example", first_name="Li", last_name="Wei", company_id="201", source="test"
+    )
+    again = crm.create_contact(
+        email="li.wei@northwind.example", first_name="Li", last_name="Wei", company_id="201", source="test"
+    )
+    li = crm.find_contact("li.wei@northwind.example")
+    assert li is not None and li.id == new_id and (li.name, li.company_id) == ("Li Wei", "201")
+    assert again == new_id  # a retried create finds the first one
+    crm.set_owner(new_id, "501")
+    assert (crm.get_contact(new_id) or li).owner_id == "501"

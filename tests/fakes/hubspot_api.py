@@ -409,7 +409,11 @@ class FakeHubSpot:
                 )
         new_id = str(next(self._ids))
         self.created.append({"kind": kind, "id": new_id, **body})
-        self.add(kind, new_id, **body.get("properties", {}))
+        props = dict(body.get("properties", {}))
+        for assoc in body.get("associations", []):  # HubSpot keeps the primary company on the contact too
+            if kind == "contacts" and any(t.get("associationTypeId") == 1 for t in assoc.get("types", [])):
+                props["associatedcompanyid"] = assoc["to"]["id"]
+        self.add(kind, new_id, **props)
         for assoc in body.get("associations", []):
             to_id = assoc["to"]["id"]
             to_kind = next(k for k in ("contacts", "companies", "deals") if to_id in self.objects.get(k, {}))

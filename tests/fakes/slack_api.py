@@ -32,6 +32,8 @@ class SlackUser:
     name: str = ""
     deleted: bool = False
     is_bot: bool = False
+    status_text: str = ""
+    status_emoji: str = ""
 
 
 @dataclass
@@ -207,7 +209,11 @@ class FakeSlack:
                     "tz": user.tz,
                     "deleted": user.deleted,
                     "is_bot": user.is_bot,
-                    "profile": {"email": user.email},
+                    "profile": {
+                        "email": user.email,
+                        "status_text": user.status_text,
+                        "status_emoji": user.status_emoji,
+                    },
                 },
             }
         if method == "views.publish":
