@@ -30,6 +30,7 @@ from bot.work.queue import Kind
 from bot.work.runner import Handler, WorkRunner, holder_name
 from handlers.deferred import Deferred
 from handlers.gate import Gate
+from handlers.hubspot_webhook import HubSpotWebhook
 from handlers.inbound import InboundEndpoint
 from handlers.unsubscribe import Unsubscribe
 
@@ -195,10 +196,16 @@ def wsgi_app(runtime: Runtime) -> Gate:
     runtime.settings.require("slack_signing_secret")
     secret = runtime.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
     inbound = runtime.settings.inbound_signing_secret
+    client_secret = runtime.settings.hubspot_client_secret
     return Gate(
         runtime.bolt,
         secret,
         slack_api_url=runtime.settings.slack_api_url,
         unsubscribe=Unsubscribe(runtime.deps),
         inbound=InboundEndpoint(runtime.deps, inbound.get_secret_value() if inbound else None),
+        hubspot=HubSpotWebhook(
+            runtime.deps,
+            client_secret.get_secret_value() if client_secret else None,
+            runtime.deps.public_url,
+        ),
     )

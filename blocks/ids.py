@@ -3,6 +3,7 @@
 from enum import StrEnum
 
 COMMAND = "/followup"
+SHORTCUT_LEAD = "followup-message-lead"  # the message shortcut "Follow up on this"
 
 
 class ActionId(StrEnum):
@@ -24,6 +25,10 @@ class ActionId(StrEnum):
     ESCALATE_REASON_INPUT = "followup-escalate-reason-input"
     DISMISS_REASON_INPUT = "followup-dismiss-reason-input"
     DISMISS_NOTE_INPUT = "followup-dismiss-note-input"
+    LEAD_EMAIL_INPUT = "followup-lead-email-input"
+    LEAD_NAME_INPUT = "followup-lead-name-input"
+    LEAD_COMPANY_INPUT = "followup-lead-company-input"
+    LEAD_TEXT_INPUT = "followup-lead-text-input"
 
 
 class BlockId(StrEnum):
@@ -34,12 +39,17 @@ class BlockId(StrEnum):
     ESCALATE_REASON = "followup-escalate-reason"
     DISMISS_REASON = "followup-dismiss-reason"
     DISMISS_NOTE = "followup-dismiss-note"
+    LEAD_EMAIL = "followup-lead-email"
+    LEAD_NAME = "followup-lead-name"
+    LEAD_COMPANY = "followup-lead-company"
+    LEAD_TEXT = "followup-lead-text"
 
 
 class CallbackId(StrEnum):
     EDIT_MODAL = "followup-edit-modal"
     ESCALATE_MODAL = "followup-escalate-modal"
     DISMISS_MODAL = "followup-dismiss-modal"
+    LEAD_MODAL = "followup-lead-modal"
 
 
 class SnoozeChoice(StrEnum):

@@ -29,7 +29,7 @@ class ModalContext(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    followup_id: int = Field(gt=0, lt=10**12)
+    followup_id: int = Field(ge=0, lt=10**12)  # 0: not about a follow-up (a new lead from a message)
     channel: Annotated[str, StringConstraints(pattern=CONVERSATION_ID)] | None = None
     ts: Annotated[str, StringConstraints(pattern=MESSAGE_TS)] | None = None
 
@@ -145,6 +145,59 @@ def dismiss_modal(fu: FollowUpView, ctx: ModalContext, reasons: dict[str, str]) 
                     multiline=True,
                     max_length=500,
                     placeholder="Needed when you choose Other",
+                ),
+            ),
+        ],
+    )
+
+
+LEAD_TEXT_MAX = 3000  # Slack's limit for a plain-text input
+
+
+def lead_modal(text: str, ctx: ModalContext, *, email: str = "", name: str = "") -> View:
+    """ "Follow up on this": the message becomes a new lead; the person says whose it is (the address is the
+    one thing a forwarded intro rarely carries in a usable form)."""
+    return View(
+        type="modal",
+        callback_id=CallbackId.LEAD_MODAL,
+        title="Follow up on this",
+        submit="Add lead",
+        close="Cancel",
+        private_metadata=ctx.model_dump_json(),
+        blocks=[
+            InputBlock(
+                block_id=BlockId.LEAD_EMAIL,
+                label="Lead's email",
+                element=PlainTextInputElement(
+                    action_id=ActionId.LEAD_EMAIL_INPUT,
+                    max_length=320,
+                    initial_value=email or None,
+                ),
+            ),
+            InputBlock(
+                block_id=BlockId.LEAD_NAME,
+                label="Name",
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=ActionId.LEAD_NAME_INPUT,
+                    max_length=200,
+                    initial_value=name or None,
+                ),
+            ),
+            InputBlock(
+                block_id=BlockId.LEAD_COMPANY,
+                label="Company",
+                optional=True,
+                element=PlainTextInputElement(action_id=ActionId.LEAD_COMPANY_INPUT, max_length=200),
+            ),
+            InputBlock(
+                block_id=BlockId.LEAD_TEXT,
+                label="What they said",
+                element=PlainTextInputElement(
+                    action_id=ActionId.LEAD_TEXT_INPUT,
+                    multiline=True,
+                    max_length=LEAD_TEXT_MAX,
+                    initial_value=clip(text, LEAD_TEXT_MAX) if text.strip() else None,
                 ),
             ),
         ],

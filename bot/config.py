@@ -183,6 +183,11 @@ class Inbound(_Section):
     dedupe_minutes: Annotated[int, Field(ge=0, le=1440)] = Field(
         default=10, description="The same address submitting again within this many minutes is one lead."
     )
+    hubspot_poll_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        default=0,
+        description="With HubSpot and no public URL for its webhook: read new form submissions this often "
+        "(a stored watermark, so nothing is missed between polls or across restarts); 0: off.",
+    )
 
 
 class RoutingRule(_Section):

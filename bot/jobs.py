@@ -81,6 +81,19 @@ def run_reply_poll(deps: Deps, *, holder: str) -> replies.PollResult | None:
     return result
 
 
+def run_hubspot_poll(deps: Deps, *, holder: str) -> int | None:
+    """New HubSpot form submissions, for installs its webhook can't reach ([inbound] hubspot_poll_seconds)."""
+    every = deps.config.inbound.hubspot_poll_seconds
+    if not every or deps.crm.name != "hubspot":
+        return None
+    if not _tick(deps, "hubspot-intake", timedelta(seconds=every), holder=holder):
+        return None
+    found = intake.poll_hubspot(deps)
+    if found:
+        log.info("HubSpot poll: %d new leads", found)
+    return found
+
+
 def start_scheduler(deps: Deps, *, holder: str) -> BackgroundScheduler:
     """Every job runs once right away (what fell due while the app was down comes back at start), then on
     its interval; each takes a lease, so with several replicas one of them runs it a tick."""
@@ -92,6 +105,8 @@ def start_scheduler(deps: Deps, *, holder: str) -> BackgroundScheduler:
     ]
     if deps.mailbox is not None:  # replies are read only where there is a mailbox to read
         jobs.append(("replies", run_reply_poll, every.reply_poll_seconds))
+    if deps.config.inbound.hubspot_poll_seconds and deps.crm.name == "hubspot":
+        jobs.append(("hubspot-intake", run_hubspot_poll, deps.config.inbound.hubspot_poll_seconds))
     now = datetime.now(UTC)
     for name, job, seconds in jobs:
         sched.add_job(

@@ -388,6 +388,7 @@ class InboundLead(Base):
     __tablename__ = "inbound_leads"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_inbound_leads_source_external"),
+        UniqueConstraint("source", "moment", name="uq_inbound_leads_source_moment"),
         Index("ix_inbound_leads_email_received", "email", "received_at"),
         Index("ix_inbound_leads_route_state", "route", "state"),
     )
@@ -396,6 +397,9 @@ class InboundLead(Base):
     source: Mapped[str] = mapped_column(String(40))  # "inbound" (the endpoint), "hubspot", "slack"
     origin: Mapped[str] = mapped_column(String(100))  # what the sender says it is ("pricing form")
     external_id: Mapped[str | None] = mapped_column(String(200))  # the sender's id: a redelivery is one lead
+    # what happened, whoever told us (HubSpot's form fill "form-<contact>-<ms>"): the webhook and the poll
+    # report the same moment, and it is one lead
+    moment: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))  # lower case
     name: Mapped[str] = mapped_column(String(200))
     company: Mapped[str] = mapped_column(String(200))
@@ -417,4 +421,14 @@ class InboundLead(Base):
     escalated_at: Mapped[datetime | None]  # the team lead or channel was told (past twice the SLA)
     first_action_at: Mapped[datetime | None]  # the first thing a person did with its card
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Watermark(Base):
+    """How far a poll has read (the HubSpot intake poll: the latest form fill seen)."""
+
+    __tablename__ = "watermarks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -135,6 +135,10 @@ class CRM(Protocol):
         """Write the contact's owner field."""
         ...
 
+    def form_fills_since(self, since: datetime) -> list[Engagement]:
+        """Form submissions at or after `since`, oldest first (the intake poll's source)."""
+        ...
+
 
 class Drafter(Protocol):
     name: str

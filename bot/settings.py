@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     hubspot_access_token: SecretStr | None = None
     hubspot_api_url: str | None = None
+    # POST /hubspot/webhook: HubSpot signs each delivery with the app's client secret (signature v3)
+    hubspot_client_secret: SecretStr | None = None
 
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None

@@ -245,6 +245,19 @@ class EmbeddedCRM:
                 .execution_options(synchronize_session=False)
             )
 
+    def form_fills_since(self, since: datetime) -> list[Engagement]:
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(CrmEngagement)
+                .where(
+                    CrmEngagement.type == "form",
+                    CrmEngagement.direction == "inbound",
+                    CrmEngagement.occurred_at >= since,
+                )
+                .order_by(CrmEngagement.occurred_at, CrmEngagement.id)
+            )
+            return [_engagement(r) for r in rows]
+
     def mark_sequence_completed(self, *, contact_id: str, prop: str, value: str) -> None:
         """The embedded CRM keeps the same marker HubSpot would (one column, whatever the property name)."""
         del prop

@@ -616,6 +616,16 @@ class HubSpotCRM:
             {"properties": {"hubspot_owner_id": owner_id}},
         )
 
+    def form_fills_since(self, since: datetime) -> list[Engagement]:
+        found = [
+            form
+            for contact in self._search(
+                "contacts", [_filter("recent_conversion_date", "GTE", _ms(since))], CONTACT_PROPS
+            )
+            if (form := _form_fill(contact)) is not None
+        ]
+        return sorted(found, key=lambda e: (e.occurred_at, e.id))
+
     def mark_sequence_completed(self, *, contact_id: str, prop: str, value: str) -> None:
         """Set the contact's sequence property (a text property; an admin creates it once, and `followup
         doctor` checks it). Setting it twice is harmless."""

@@ -10,7 +10,7 @@ from handlers.deferred import Deferred
 
 def register_all(app: App, deps: Deps) -> Deferred:
     """Bind every listener; returns the deferred listeners, whose work the work queue runs."""
-    from handlers import actions, commands, errors, events, views
+    from handlers import actions, commands, errors, events, shortcuts, views
 
     deferred = Deferred(deps)
     errors.register(app)
@@ -18,4 +18,5 @@ def register_all(app: App, deps: Deps) -> Deferred:
     actions.register(app, deps, deferred)
     views.register(app, deps)
     events.register(app, deferred)
+    shortcuts.register(app, deferred)
     return deferred

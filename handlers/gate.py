@@ -25,6 +25,7 @@ from handlers.payload import (
     BlockActions,
     Incoming,
     Invalid,
+    MessageShortcut,
     SlashCommand,
     ViewSubmission,
     dump,
@@ -109,12 +110,14 @@ class Gate:
         max_body: int = MAX_BODY_BYTES,
         unsubscribe: Callable[[dict[str, Any], Callable], Iterable[bytes]] | None = None,
         inbound: WSGIApp | None = None,
+        hubspot: WSGIApp | None = None,
     ) -> None:
         self.slack = SlackRequestHandler(bolt, path=PATH)
         self.secret, self.slack_api_url = signing_secret, slack_api_url
         self.now, self.max_body = now, max_body
         self.unsubscribe = unsubscribe
         self.inbound = inbound
+        self.hubspot = hubspot
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
@@ -124,6 +127,8 @@ class Gate:
             return self.unsubscribe(environ, start_response)  # a lead's click, not Slack: no signature
         if self.inbound is not None and path == "/inbound":
             return self.inbound(environ, start_response)  # signed with its own secret, not Slack's
+        if self.hubspot is not None and path == "/hubspot/webhook":
+            return self.hubspot(environ, start_response)  # signed by HubSpot (v3), not Slack
         if path != PATH:
             return _answer(start_response, "404 Not Found", "Not found.")
         if method != "POST":
@@ -178,7 +183,7 @@ class Gate:
             form = _form(text)
             if "payload" in form:
                 request = parse(_json_object(form["payload"], "payload"))
-                if not isinstance(request, BlockActions | ViewSubmission):
+                if not isinstance(request, BlockActions | ViewSubmission | MessageShortcut):
                     raise Invalid("the payload is not an interaction")
                 self._check_urls(request)
                 return FORM, urlencode({"payload": json.dumps(dump(request))}).encode()
@@ -194,7 +199,7 @@ class Gate:
             if envelope.get("type") == "event_callback" and event_type(envelope) not in HANDLED_EVENTS:
                 return None  # an event this app does not subscribe to: acknowledged, not retried
             request = parse(envelope)
-            if isinstance(request, BlockActions | ViewSubmission | SlashCommand):
+            if isinstance(request, BlockActions | ViewSubmission | MessageShortcut | SlashCommand):
                 raise Invalid("interactions and commands arrive form-encoded")
             return JSON, json.dumps(dump(request)).encode()
         raise Invalid("the content type is neither a form nor JSON")
@@ -204,7 +209,7 @@ class Gate:
             [u.response_url for u in request.response_urls]
             if isinstance(request, ViewSubmission)
             else request.response_urls
-            if isinstance(request, BlockActions | SlashCommand)
+            if isinstance(request, BlockActions | SlashCommand | MessageShortcut)
             else []
         )
         if any(not response_url_allowed(url, self.slack_api_url) for url in urls):

@@ -157,6 +157,35 @@ class BlockActions(_Model):
         return [self.response_url] if self.response_url else []
 
 
+class SharedMessage(_Model):
+    ts: MessageTs
+    text: Annotated[str, StringConstraints(max_length=40_000)] = ""
+    user: UserId | None = None
+
+
+class MessageShortcut(_Model):
+    """The message shortcut "Follow up on this" on a message (a forwarded intro, a pasted email)."""
+
+    type: Literal["message_action"]
+    callback_id: Literal["followup-message-lead"]
+    trigger_id: Token
+    user: User
+    team: Team | None = None
+    api_app_id: Short | None = None
+    channel: Channel
+    message: SharedMessage
+    message_ts: MessageTs | None = None
+    response_url: ResponseUrl | None = None
+
+    @property
+    def actor(self) -> str:
+        return self.user.id
+
+    @property
+    def response_urls(self) -> list[str]:
+        return [self.response_url] if self.response_url else []
+
+
 class InputValue(_Model):
     type: Short | None = None
     value: Annotated[str, StringConstraints(max_length=3000)] | None = None
@@ -271,9 +300,9 @@ class UrlVerification(_Model):
     challenge: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,200}$")]
 
 
-Interactive = Annotated[BlockActions | ViewSubmission, Field(discriminator="type")]
-Incoming = BlockActions | ViewSubmission | SlashCommand | EventCallback | UrlVerification
-_interactive: TypeAdapter[BlockActions | ViewSubmission] = TypeAdapter(Interactive)
+Interactive = Annotated[BlockActions | ViewSubmission | MessageShortcut, Field(discriminator="type")]
+Incoming = BlockActions | ViewSubmission | MessageShortcut | SlashCommand | EventCallback | UrlVerification
+_interactive: TypeAdapter[BlockActions | ViewSubmission | MessageShortcut] = TypeAdapter(Interactive)
 HANDLED_EVENTS = {"app_home_opened"}
 
 
@@ -287,7 +316,7 @@ def _fail(exc: ValidationError) -> Invalid:
 
 
 def _field_names(*models: type[BaseModel]) -> frozenset[str]:
-    names: set[str] = {"block_actions", "view_submission"}  # the union's tags
+    names: set[str] = {"block_actions", "view_submission", "message_action"}  # the union's tags
     for model in models:
         names |= set(model.model_fields)
     return frozenset(names)
@@ -312,6 +341,8 @@ _NAMES = _field_names(
     User,
     Team,
     Channel,
+    MessageShortcut,
+    SharedMessage,
 )
 
 
@@ -327,7 +358,7 @@ def parse(body: dict[str, Any]) -> Incoming:
             return EventCallback.model_validate(body)
         if kind == "url_verification":
             return UrlVerification.model_validate(body)
-        if kind in ("block_actions", "view_submission"):
+        if kind in ("block_actions", "view_submission", "message_action"):
             return _interactive.validate_python(body)
     except ValidationError as exc:
         raise _fail(exc) from None

@@ -6,8 +6,9 @@ from slack_bolt import Ack, App
 
 from blocks.ids import ActionId, BlockId, CallbackId
 from blocks.modals import BODY_MAX, SUBJECT_MAX
+from bot.addresses import BadAddress, single_address
 from bot.errors import FollowupError
-from bot.services import escalate, lifecycle, review
+from bot.services import escalate, intake, lifecycle, review
 from bot.services.deps import Deps
 from bot.services.lifecycle import DismissReason
 from bot.states import Action
@@ -64,6 +65,37 @@ def register(app: App, deps: Deps) -> None:
         except FollowupError as exc:
             ack(response_action="errors", errors={BlockId.ESCALATE_USER: str(exc)})
             return
+        ack()
+
+    @app.view(CallbackId.LEAD_MODAL)
+    @guarded
+    def lead_submitted(ack: Ack, req: ViewSubmission) -> None:
+        view, ctx = req.view, req.view.context
+        raw = view.value(BlockId.LEAD_EMAIL, ActionId.LEAD_EMAIL_INPUT).value or ""
+        text = (view.value(BlockId.LEAD_TEXT, ActionId.LEAD_TEXT_INPUT).value or "").strip()
+        errors: dict[str, str] = {}
+        try:
+            email = single_address(raw, whose="The lead's")
+        except BadAddress as exc:
+            errors[BlockId.LEAD_EMAIL] = str(exc).replace(" in the CRM", "")
+        if not text:
+            errors[BlockId.LEAD_TEXT] = "Paste what they asked for: the follow-up is drafted from it."
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        intake.accept(  # stored before the modal closes; the queue does the rest
+            deps,
+            intake.Arrival(
+                source="slack",
+                external_id=f"{ctx.channel}:{ctx.ts}",
+                email=email,
+                text=text,
+                name=view.value(BlockId.LEAD_NAME, ActionId.LEAD_NAME_INPUT).value or "",
+                company=view.value(BlockId.LEAD_COMPANY, ActionId.LEAD_COMPANY_INPUT).value or "",
+                subject="Shared in Slack",
+                origin="message shortcut",
+            ),
+        )
         ack()
 
     @app.view(CallbackId.DISMISS_MODAL)

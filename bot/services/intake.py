@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from blocks.format import line
 from bot.addresses import company_domain
 from bot.drafting import draft_with_fallback
-from bot.models import FollowUp, InboundLead
+from bot.models import FollowUp, InboundLead, Watermark
 from bot.records import Company, Contact, Engagement, EngagementType, LeadContext, Owner, one_line
 from bot.services import budget, cards, scan
 from bot.services.deps import Deps
@@ -57,7 +57,7 @@ class Arrival:
     origin: str = ""  # what the sender calls it ("pricing form", "partner intro")
 
 
-def accept(deps: Deps, arrival: Arrival) -> tuple[int, bool]:
+def accept(deps: Deps, arrival: Arrival, *, contact_id: str | None = None) -> tuple[int, bool]:
     """Store the inbound and queue its processing in one transaction: (its id, whether it is new). A
     redelivery with the same source and id is the same lead (not stored or processed twice)."""
     now = deps.clock.now()
@@ -78,6 +78,7 @@ def accept(deps: Deps, arrival: Arrival) -> tuple[int, bool]:
                 text=arrival.text[:MAX_TEXT],
                 received_at=now,
                 state="received",
+                contact_id=contact_id,
                 created_at=now,
                 updated_at=now,
             )
@@ -109,6 +110,12 @@ def process_job(deps: Deps, job: Job) -> None:
         lead = s.get(InboundLead, lead_id)
         if lead is None or lead.state != "received":
             return  # done by an earlier attempt
+        pending_hubspot = lead.contact_id if lead.source == "hubspot" and not lead.email else None
+    if pending_hubspot is not None and not _fill_from_hubspot(deps, lead_id, pending_hubspot):
+        return
+    with deps.db.session() as s:
+        lead = s.get(InboundLead, lead_id)
+        assert lead is not None
         earlier = _same_person_recently(s, deps, lead)
         if earlier is not None:
             minutes = max(1, int((lead.received_at - earlier.received_at).total_seconds() // 60))
@@ -125,14 +132,14 @@ def process_job(deps: Deps, job: Job) -> None:
             lead.subject,
             lead.origin,
         )
-        received_at = lead.received_at
+        received_at, moment = lead.received_at, lead.moment
     known, company = _look_up(deps, arrival)
     # classified before anything is written: spam and pitches never become CRM contacts
     provisional = known or Contact(
         id="", email=arrival.email, first_name=_names(arrival)[0], last_name=_names(arrival)[1]
     )
     owner = deps.crm.get_owner(known.owner_id) if known and known.owner_id else None
-    ctx = _context(deps, lead_id, arrival, received_at, provisional, company, owner)
+    ctx = _context(deps, lead_id, arrival, received_at, provisional, company, owner, moment)
     drafted = draft_with_fallback(deps.drafter, deps.fallback_drafter, ctx)
     output = drafted[0]
     analysis = output.analysis or {}
@@ -147,7 +154,7 @@ def process_job(deps: Deps, job: Job) -> None:
         ctx = ctx.model_copy(update={"contact": contact, "owner": owner})
         trigger = Trigger(
             rule=RULE,
-            dedupe_key=f"inbound:{lead_id}",
+            dedupe_key=_key(lead_id, moment),
             contact_id=contact.id,
             deal_id=None,
             reason=one_line(f"New lead from {_via(arrival)}: {reason}", 1000),
@@ -162,7 +169,7 @@ def process_job(deps: Deps, job: Job) -> None:
         lead = s.get(InboundLead, lead_id)
         assert lead is not None
         if fu is None and route in ("hot", "normal", "review"):
-            fu = s.scalar(select(FollowUp).where(FollowUp.dedupe_key == f"inbound:{lead_id}"))
+            fu = s.scalar(select(FollowUp).where(FollowUp.dedupe_key == _key(lead_id, moment)))
         lead.contact_id, lead.owner_crm_id = (contact.id if contact else None), (owner.id if owner else None)
         lead.owner_slack_id = (
             fu.owner_slack_id if fu else cards.resolve_owner(deps, owner.email if owner else None)
@@ -172,6 +179,119 @@ def process_job(deps: Deps, job: Job) -> None:
         _announce(s, deps, lead, route, now)
         _finish(lead, deps, state="done", reason=reason)
     log.info("inbound lead routed", extra={"followup_id": fu.id if fu else None, "route": route})
+
+
+def _key(lead_id: int, moment: str | None) -> str:
+    """The follow-up's dedupe key: for a HubSpot form fill the very key the inbound rule would give it (so a
+    later scan knows it), else the lead's own."""
+    return f"{RULE}:{moment}" if moment and moment.startswith("form-") else f"inbound:{lead_id}"
+
+
+def _fill_from_hubspot(deps: Deps, lead_id: int, contact_id: str) -> bool:
+    """A lead HubSpot told us about (webhook or poll) by contact id: read the contact and its latest form
+    fill. False when there is nothing more to do with it (gone, no address, or the same moment already
+    being handled)."""
+    contact = deps.crm.get_contact(contact_id)
+    forms = (
+        [
+            e
+            for e in deps.crm.engagements_for(contact_id=contact_id, limit=10)
+            if e.type is EngagementType.FORM and e.is_inbound
+        ]
+        if contact is not None
+        else []
+    )
+    form = max(forms, key=lambda e: e.occurred_at, default=None)
+    with deps.db.session() as s:
+        lead = s.get(InboundLead, lead_id)
+        assert lead is not None
+        if contact is None or not contact.email:
+            _finish(lead, deps, state="done", reason=f"HubSpot contact {contact_id} is gone or has no email")
+            lead.route = "filtered"
+            return False
+        lead.email, lead.name = contact.email.strip().lower()[:320], one_line(contact.name, 200)
+        lead.subject = one_line(form.subject if form else "New contact in HubSpot", 300)
+        source = f" (source: {contact.lead_source})" if contact.lead_source else ""
+        lead.text = (form.body if form and form.body else f"A new contact was created in HubSpot{source}.")[
+            :MAX_TEXT
+        ]
+        moment = form.id if form else f"contact-{contact_id}"
+        held = s.scalar(
+            select(InboundLead.id).where(
+                InboundLead.source == "hubspot", InboundLead.moment == moment, InboundLead.id != lead_id
+            )
+        )
+        if held is None:
+            try:
+                with s.begin_nested():
+                    lead.moment = moment
+                    s.flush()
+                return True
+            except IntegrityError:  # another worker took the same moment this instant
+                held = s.scalar(
+                    select(InboundLead.id).where(
+                        InboundLead.source == "hubspot", InboundLead.moment == moment
+                    )
+                )
+        _finish(lead, deps, state="duplicate", duplicate_of=held, reason=f"HubSpot reported {moment} twice")
+        return False
+
+
+def poll_hubspot(deps: Deps) -> int:
+    """For installs HubSpot's webhook can't reach: store every form fill since the watermark (a minute of
+    overlap; the shared moment makes a second sighting a duplicate), and move the watermark in the same
+    transaction as the leads, so nothing is missed between polls or across restarts. Returns how many new."""
+    now = deps.clock.now()
+    with deps.db.session() as s:
+        mark = s.get(Watermark, "hubspot-intake")
+        # a first poll looks back an hour (older form fills are the scan's inbound rule's business)
+        since = (mark.at - timedelta(minutes=1)) if mark else now - timedelta(hours=1)
+    fills = deps.crm.form_fills_since(since)
+    new = 0
+    with deps.db.session() as s:
+        seen = set(
+            s.scalars(
+                select(InboundLead.external_id).where(
+                    InboundLead.source == "hubspot",
+                    InboundLead.external_id.in_([f"form:{e.id}" for e in fills]),
+                )
+            )
+        )
+        moments = set(
+            s.scalars(
+                select(InboundLead.moment).where(
+                    InboundLead.source == "hubspot", InboundLead.moment.in_([e.id for e in fills])
+                )
+            )
+        )
+        for e in fills:
+            if f"form:{e.id}" in seen or e.id in moments or not e.contact_id:
+                continue
+            lead = InboundLead(
+                source="hubspot",
+                origin="poll",
+                external_id=f"form:{e.id}",
+                email="",
+                name="",
+                company="",
+                subject="",
+                text="",
+                contact_id=e.contact_id,
+                received_at=now,
+                state="received",
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(lead)
+            s.flush()
+            enqueue(s, Kind.INBOUND, followup_id=None, now=now, payload={"lead": lead.id})
+            new += 1
+        latest = max((e.occurred_at for e in fills), default=None)
+        if mark := s.get(Watermark, "hubspot-intake"):
+            mark.at, mark.updated_at = max(mark.at, latest or mark.at), now
+        else:
+            s.add(Watermark(name="hubspot-intake", at=latest or since, updated_at=now))
+    return new
 
 
 def _finish(
@@ -300,6 +420,7 @@ def _context(
     contact: Contact,
     company: Company | None,
     owner: Owner | None,
+    moment: str | None = None,
 ) -> LeadContext:
     """The lead's context: its own message first (as the inquiry it is), then the CRM's history."""
     inquiry = Engagement(
@@ -312,6 +433,17 @@ def _context(
         contact_id=contact.id,
     )
     history = deps.crm.engagements_for(contact_id=contact.id, deal_id=None, limit=10) if contact.id else []
+    if moment and any(e.id == moment for e in history):  # the CRM holds the form fill itself
+        return LeadContext(
+            rule=RULE,
+            reason=f"New lead from {_via(arrival)}",
+            as_of=deps.clock.now(),
+            contact=contact,
+            company=company,
+            owner=owner,
+            engagements=history,
+            workdays_ahead=deps.calendar.workdays_after(deps.clock.now()),
+        )
     return LeadContext(
         rule=RULE,
         reason=f"New lead from {_via(arrival)}",

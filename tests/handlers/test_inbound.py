@@ -15,12 +15,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from blocks.ids import ActionId
+from blocks.ids import SHORTCUT_LEAD, ActionId, BlockId, CallbackId
 from bot import jobs
 from bot.models import CardMessage, FollowUp, InboundLead
 from crm.tables import CrmContact, CrmOwner
 from handlers.inbound import sign
-from tests.blockkit import assert_valid_blocks, texts
+from tests.blockkit import assert_valid_blocks, assert_valid_view, texts
 from tests.builders import small_book
 from tests.conftest import DANA, MANAGER, OTHER
 from tests.handlers.flow import followup, settle
@@ -315,3 +315,65 @@ def test_on_hubspot_the_new_contact_is_created_there_and_its_owner_written(hubsp
     [lead] = leads(h)
     assert (lead.route, lead.contact_id, lead.owner_crm_id) == ("hot", created["id"], "501")
     assert len(posts_to(h, HOT)) == 1
+
+
+def shortcut(h, text: str, ts: str = "1700000001.000100"):  # type: ignore[no-untyped-def]
+    return h.interact(
+        {
+            "type": "message_action",
+            "callback_id": SHORTCUT_LEAD,
+            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+            "user": {"id": DANA, "username": "dana", "team_id": "T0001"},
+            "team": {"id": "T0001"},
+            "channel": {"id": "CSALES", "name": "sales"},
+            "message": {"type": "message", "user": OTHER, "ts": ts, "text": text},
+            "message_ts": ts,
+            "response_url": h.slack.response_url("shortcut"),
+        }
+    )
+
+
+def lead_values(email: str, text: str, name: str = "") -> dict:
+    return {
+        BlockId.LEAD_EMAIL: {ActionId.LEAD_EMAIL_INPUT: {"type": "plain_text_input", "value": email}},
+        BlockId.LEAD_NAME: {ActionId.LEAD_NAME_INPUT: {"type": "plain_text_input", "value": name}},
+        BlockId.LEAD_COMPANY: {ActionId.LEAD_COMPANY_INPUT: {"type": "plain_text_input", "value": None}},
+        BlockId.LEAD_TEXT: {ActionId.LEAD_TEXT_INPUT: {"type": "plain_text_input", "value": text}},
+    }
+
+
+def test_the_message_shortcut_turns_a_forwarded_intro_into_a_lead(h):
+    intro = (
+        "Intro: meet Li Wei <mailto:li.wei@northwind.example|li.wei@northwind.example>, who runs dispatch "
+        "for 2,000 drivers and needs a demo this week; budget approved. "
+        "See <https://northwind.example|their site>."
+    )
+    assert shortcut(h, intro).status == 200
+    [opened] = h.slack.wait_for("views.open")
+    view = opened.args["view"]
+    assert_valid_view(view)
+    inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert inputs[BlockId.LEAD_EMAIL]["initial_value"] == "li.wei@northwind.example"
+    assert "for 2,000 drivers" in inputs[BlockId.LEAD_TEXT]["initial_value"]
+    assert "their site" in inputs[BlockId.LEAD_TEXT]["initial_value"]
+
+    meta = view["private_metadata"]
+    refused = h.submit(
+        CallbackId.LEAD_MODAL, user=DANA, private_metadata=meta, values=lead_values("not an address", "")
+    )
+    assert refused.json()["response_action"] == "errors"
+    assert set(refused.json()["errors"]) == {BlockId.LEAD_EMAIL, BlockId.LEAD_TEXT}
+    settle(h)
+    assert leads(h) == []
+
+    text = inputs[BlockId.LEAD_TEXT]["initial_value"]
+    values = lead_values("li.wei@northwind.example", text, "Li Wei")
+    assert h.submit(CallbackId.LEAD_MODAL, user=DANA, private_metadata=meta, values=values).status == 200
+    assert h.submit(CallbackId.LEAD_MODAL, user=DANA, private_metadata=meta, values=values).status == 200
+    settle(h)
+    [lead] = leads(h)  # the same message shared twice is one lead
+    assert (lead.source, lead.state, lead.external_id) == ("slack", "done", "CSALES:1700000001.000100")
+    fu = followup(h, lead.followup_id)
+    assert "Slack (message shortcut)" in fu.reason and fu.owner_slack_id == DANA
+    [card] = posts_to(h, DANA)
+    assert "Li Wei" in texts(card.args["blocks"])

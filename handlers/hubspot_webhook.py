@@ -1,0 +1,121 @@
+"""`POST /hubspot/webhook`: HubSpot tells us about new contacts and form submissions.
+
+HubSpot signs each delivery (signature v3): `X-HubSpot-Signature-v3` is the base64 HMAC-SHA256, keyed with the
+app's client secret (`HUBSPOT_CLIENT_SECRET`), of method + URI + body + `X-HubSpot-Request-Timestamp`
+(milliseconds); a timestamp more than five minutes old is refused. The URI is the one HubSpot called, so it is
+built from `PUBLIC_URL` (what the app's webhook settings point at), not from a Host header a proxy may change.
+
+The body is a JSON array of events. `contact.creation`, and a `contact.propertyChange` of
+`recent_conversion_date` (a form submission), are stored as leads before the answer, one per event id (HubSpot
+retries a delivery it did not see answered); the queue reads the contact and its form, and a form reported by
+both a creation and a property change, or by the webhook and the poll, is one lead. Other events are answered
+and ignored."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from bot.services import intake
+from bot.services.deps import Deps
+from handlers.inbound import problem
+
+log = logging.getLogger(__name__)
+
+PATH = "/hubspot/webhook"
+MAX_BODY = 1_000_000
+WINDOW_MS = 300_000
+LEAD_EVENTS = {"contact.creation"}
+FORM_PROPERTIES = {"recent_conversion_date", "first_conversion_date"}
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    eventId: int
+    subscriptionType: str = Field(max_length=100)
+    objectId: int
+    propertyName: str | None = Field(default=None, max_length=200)
+
+
+EVENTS = TypeAdapter(list[Event])
+
+
+def sign(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
+    """HubSpot's signature v3 (what a test sends, and what a delivery is checked against)."""
+    message = method.encode() + uri.encode() + body + timestamp.encode()
+    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+
+
+def _answer(start_response: Callable, status: str, payload: dict[str, Any]) -> list[bytes]:
+    data = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+class HubSpotWebhook:
+    def __init__(
+        self, deps: Deps, secret: str | None, public_url: str, *, now: Callable[[], float] = time.time
+    ) -> None:
+        self.deps, self.secret, self.public_url, self.now = deps, secret, public_url.rstrip("/"), now
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if self.secret is None:
+            return _answer(start_response, "404 Not Found", {"error": "no HUBSPOT_CLIENT_SECRET is set"})
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _answer(start_response, "405 Method Not Allowed", {"error": "use POST"})
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _answer(start_response, "400 Bad Request", {"error": "Content-Length is not a number"})
+        if length > MAX_BODY:
+            return _answer(
+                start_response, "413 Content Too Large", {"error": f"the body is over {MAX_BODY} bytes"}
+            )
+        body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+        stamp = environ.get("HTTP_X_HUBSPOT_REQUEST_TIMESTAMP") or ""
+        given = environ.get("HTTP_X_HUBSPOT_SIGNATURE_V3") or ""
+        if not (stamp.isdigit() and len(stamp) <= 15 and abs(self.now() * 1000 - int(stamp)) <= WINDOW_MS):
+            log.warning("refused a HubSpot webhook: missing or stale timestamp")
+            return _answer(
+                start_response, "401 Unauthorized", {"error": "missing or stale X-HubSpot-Request-Timestamp"}
+            )
+        query = environ.get("QUERY_STRING") or ""
+        uri = unquote(self.public_url + PATH + (f"?{query}" if query else ""))
+        if not hmac.compare_digest(sign(self.secret, "POST", uri, body, stamp), given):
+            log.warning("refused a HubSpot webhook: bad signature")
+            return _answer(start_response, "401 Unauthorized", {"error": "bad X-HubSpot-Signature-v3"})
+        try:
+            events = EVENTS.validate_json(body)
+        except ValidationError as exc:
+            return _answer(start_response, "400 Bad Request", {"error": problem(exc)})
+        stored = 0
+        for event in events:
+            lead = event.subscriptionType in LEAD_EVENTS or (
+                event.subscriptionType == "contact.propertyChange" and event.propertyName in FORM_PROPERTIES
+            )
+            if not lead:
+                continue
+            _, new = intake.accept(
+                self.deps,
+                intake.Arrival(
+                    source="hubspot",
+                    external_id=f"event:{event.eventId}",
+                    email="",
+                    text="",
+                    origin="webhook",
+                ),
+                contact_id=str(event.objectId),
+            )
+            stored += new
+        log.info("HubSpot webhook: %d events, %d new leads", len(events), stored)
+        return _answer(start_response, "200 OK", {"received": len(events), "new": stored})
