@@ -117,6 +117,10 @@ class CRM(Protocol):
         """The contact with this address (case-insensitive), if the CRM has one."""
         ...
 
+    def find_contact_by_name(self, first_name: str, last_name: str, company_id: str) -> Contact | None:
+        """A contact of that company with that name: the same person, writing from another address."""
+        ...
+
     def find_company(self, domain: str) -> Company | None:
         """The company with this web domain, if the CRM has one."""
         ...

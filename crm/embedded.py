@@ -201,6 +201,19 @@ class EmbeddedCRM:
             ).first()
             return Contact.model_validate(row, from_attributes=True) if row else None
 
+    def find_contact_by_name(self, first_name: str, last_name: str, company_id: str) -> Contact | None:
+        with self.db.session() as s:
+            row = s.scalars(
+                select(CrmContact)
+                .where(
+                    func.lower(CrmContact.first_name) == first_name.strip().lower(),
+                    func.lower(CrmContact.last_name) == last_name.strip().lower(),
+                    CrmContact.company_id == company_id,
+                )
+                .order_by(CrmContact.created_at, CrmContact.id)
+            ).first()
+            return Contact.model_validate(row, from_attributes=True) if row else None
+
     def find_company(self, domain: str) -> Company | None:
         with self.db.session() as s:
             row = s.scalars(

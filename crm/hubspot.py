@@ -570,6 +570,15 @@ class HubSpotCRM:
         )
         return _contact(found) if found else None
 
+    def find_contact_by_name(self, first_name: str, last_name: str, company_id: str) -> Contact | None:
+        filters = [
+            _filter("firstname", "EQ", first_name.strip()),
+            _filter("lastname", "EQ", last_name.strip()),
+            _filter("associatedcompanyid", "EQ", company_id),
+        ]
+        found = next(iter(self._search("contacts", filters, CONTACT_PROPS)), None)
+        return _contact(found) if found else None
+
     def find_company(self, domain: str) -> Company | None:
         found = next(
             iter(self._search("companies", [_filter("domain", "EQ", domain.strip().lower())], COMPANY_PROPS)),

@@ -5,8 +5,9 @@ app's client secret (`HUBSPOT_CLIENT_SECRET`), of method + URI + body + `X-HubSp
 (milliseconds); a timestamp more than five minutes old is refused. The URI is the one HubSpot called, so it is
 built from `PUBLIC_URL` (what the app's webhook settings point at), not from a Host header a proxy may change.
 
-The body is a JSON array of events. `contact.creation`, and a `contact.propertyChange` of
-`recent_conversion_date` (a form submission), are stored as leads before the answer, one per event id (HubSpot
+The body is a JSON array of events. A new contact (`contact.creation`, or the developer platform's
+`object.creation` of a contact) and a form submission (a property change of `recent_conversion_date`) are
+stored as leads before the answer, one per event id (HubSpot
 retries a delivery it did not see answered); the queue reads the contact and its form, and a form reported by
 both a creation and a property change, or by the webhook and the poll, is one lead. Other events are answered
 and ignored."""
@@ -16,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from bot.services import intake
 from bot.services.deps import Deps
+from handlers.http import Refusal, answer, read_body
 from handlers.inbound import problem
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 PATH = "/hubspot/webhook"
 MAX_BODY = 1_000_000
 WINDOW_MS = 300_000
-LEAD_EVENTS = {"contact.creation"}
+CONTACTS = "0-1"  # HubSpot's object type id for contacts
 FORM_PROPERTIES = {"recent_conversion_date", "first_conversion_date"}
 
 
@@ -45,6 +46,19 @@ class Event(BaseModel):
     subscriptionType: str = Field(max_length=100)
     objectId: int
     propertyName: str | None = Field(default=None, max_length=200)
+    objectTypeId: str | None = Field(default=None, max_length=20)
+
+    @property
+    def is_lead(self) -> bool:
+        """A new contact, or a form submission (a contact's conversion date changing): both the legacy
+        subscription names (contact.*) and the developer platform's (object.* on contacts, 0-1)."""
+        kind = self.subscriptionType
+        if kind == "contact.creation" or (kind == "object.creation" and self.objectTypeId == CONTACTS):
+            return True
+        changed = kind == "contact.propertyChange" or (
+            kind == "object.propertyChange" and self.objectTypeId == CONTACTS
+        )
+        return changed and self.propertyName in FORM_PROPERTIES
 
 
 EVENTS = TypeAdapter(list[Event])
@@ -56,12 +70,6 @@ def sign(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
-def _answer(start_response: Callable, status: str, payload: dict[str, Any]) -> list[bytes]:
-    data = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
-
-
 class HubSpotWebhook:
     def __init__(
         self, deps: Deps, secret: str | None, public_url: str, *, now: Callable[[], float] = time.time
@@ -70,40 +78,30 @@ class HubSpotWebhook:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if self.secret is None:
-            return _answer(start_response, "404 Not Found", {"error": "no HUBSPOT_CLIENT_SECRET is set"})
-        if environ.get("REQUEST_METHOD") != "POST":
-            return _answer(start_response, "405 Method Not Allowed", {"error": "use POST"})
+            return answer(start_response, "404 Not Found", {"error": "no HUBSPOT_CLIENT_SECRET is set"})
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _answer(start_response, "400 Bad Request", {"error": "Content-Length is not a number"})
-        if length > MAX_BODY:
-            return _answer(
-                start_response, "413 Content Too Large", {"error": f"the body is over {MAX_BODY} bytes"}
-            )
-        body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+            body = read_body(environ, MAX_BODY)
+        except Refusal as exc:
+            return answer(start_response, exc.status, {"error": exc.error})
         stamp = environ.get("HTTP_X_HUBSPOT_REQUEST_TIMESTAMP") or ""
         given = environ.get("HTTP_X_HUBSPOT_SIGNATURE_V3") or ""
         if not (stamp.isdigit() and len(stamp) <= 15 and abs(self.now() * 1000 - int(stamp)) <= WINDOW_MS):
             log.warning("refused a HubSpot webhook: missing or stale timestamp")
-            return _answer(
+            return answer(
                 start_response, "401 Unauthorized", {"error": "missing or stale X-HubSpot-Request-Timestamp"}
             )
         query = environ.get("QUERY_STRING") or ""
         uri = unquote(self.public_url + PATH + (f"?{query}" if query else ""))
         if not hmac.compare_digest(sign(self.secret, "POST", uri, body, stamp), given):
             log.warning("refused a HubSpot webhook: bad signature")
-            return _answer(start_response, "401 Unauthorized", {"error": "bad X-HubSpot-Signature-v3"})
+            return answer(start_response, "401 Unauthorized", {"error": "bad X-HubSpot-Signature-v3"})
         try:
             events = EVENTS.validate_json(body)
         except ValidationError as exc:
-            return _answer(start_response, "400 Bad Request", {"error": problem(exc)})
+            return answer(start_response, "400 Bad Request", {"error": problem(exc)})
         stored = 0
         for event in events:
-            lead = event.subscriptionType in LEAD_EVENTS or (
-                event.subscriptionType == "contact.propertyChange" and event.propertyName in FORM_PROPERTIES
-            )
-            if not lead:
+            if not event.is_lead:
                 continue
             _, new = intake.accept(
                 self.deps,
@@ -118,4 +116,4 @@ class HubSpotWebhook:
             )
             stored += new
         log.info("HubSpot webhook: %d events, %d new leads", len(events), stored)
-        return _answer(start_response, "200 OK", {"received": len(events), "new": stored})
+        return answer(start_response, "200 OK", {"received": len(events), "new": stored})

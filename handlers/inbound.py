@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -30,6 +29,7 @@ from bot.addresses import BadAddress, single_address
 from bot.services import intake
 from bot.services.deps import Deps
 from handlers.gate import json_object
+from handlers.http import Refusal, answer, read_body
 from handlers.payload import Invalid
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,6 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v1=" + digest.hexdigest()
 
 
-def _answer(start_response: Callable, status: str, payload: dict[str, Any]) -> list[bytes]:
-    data = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
-
-
 def problem(exc: ValidationError) -> str:
     """The first thing wrong with the body, naming the field (never echoing the value)."""
     err = exc.errors()[0]
@@ -92,36 +86,29 @@ class InboundEndpoint:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if self.secret is None:
-            return _answer(
+            return answer(
                 start_response, "404 Not Found", {"error": "POST /inbound is off: no signing secret"}
             )
-        if environ.get("REQUEST_METHOD") != "POST":
-            return _answer(start_response, "405 Method Not Allowed", {"error": "use POST"})
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _answer(start_response, "400 Bad Request", {"error": "Content-Length is not a number"})
-        if length > MAX_BODY:
-            return _answer(
-                start_response, "413 Content Too Large", {"error": f"the body is over {MAX_BODY} bytes"}
-            )
-        body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+            body = read_body(environ, MAX_BODY)
+        except Refusal as exc:
+            return answer(start_response, exc.status, {"error": exc.error})
         stamp = environ.get("HTTP_X_FOLLOWUP_TIMESTAMP") or ""
         given = environ.get("HTTP_X_FOLLOWUP_SIGNATURE") or ""
         if not (stamp.isdigit() and len(stamp) <= 12 and abs(self.now() - int(stamp)) <= WINDOW):
             log.warning("refused an inbound post: missing or stale timestamp")
-            return _answer(
+            return answer(
                 start_response, "401 Unauthorized", {"error": "missing or stale X-Followup-Timestamp"}
             )
         if not hmac.compare_digest(sign(self.secret, stamp, body), given):
             log.warning("refused an inbound post: bad signature")
-            return _answer(start_response, "401 Unauthorized", {"error": "bad X-Followup-Signature"})
+            return answer(start_response, "401 Unauthorized", {"error": "bad X-Followup-Signature"})
         try:
             data = InboundBody.model_validate(json_object(body, "the body"))
         except Invalid as exc:
-            return _answer(start_response, "400 Bad Request", {"error": str(exc)})
+            return answer(start_response, "400 Bad Request", {"error": str(exc)})
         except ValidationError as exc:
-            return _answer(start_response, "400 Bad Request", {"error": problem(exc)})
+            return answer(start_response, "400 Bad Request", {"error": problem(exc)})
         lead_id, new = intake.accept(
             self.deps,
             intake.Arrival(
@@ -136,4 +123,4 @@ class InboundEndpoint:
             ),
         )
         log.info("inbound lead accepted" if new else "inbound lead already received")
-        return _answer(start_response, "202 Accepted", {"id": lead_id, "duplicate": not new})
+        return answer(start_response, "202 Accepted", {"id": lead_id, "duplicate": not new})

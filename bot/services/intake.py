@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from blocks.format import line
+from blocks.format import line, person
 from bot.addresses import company_domain
 from bot.drafting import draft_with_fallback
 from bot.models import FollowUp, InboundLead, Watermark
@@ -333,14 +333,19 @@ def _names(arrival: Arrival) -> tuple[str, str]:
 
 
 def _look_up(deps: Deps, arrival: Arrival) -> tuple[Contact | None, Company | None]:
-    """The CRM contact with this address, and their company: theirs, else the one with the address's web
-    domain (a free-mail domain is not a company). Reads only."""
+    """The CRM contact with this address (else one of the same name at the company of the address's web
+    domain), and their company: theirs, else the one with that domain (a free-mail domain is not a
+    company). Reads only."""
     crm = deps.crm
     contact = crm.find_contact(arrival.email)
     company = crm.get_company(contact.company_id) if contact is not None and contact.company_id else None
     domain = company_domain(arrival.email)
     if company is None and domain:
         company = crm.find_company(domain)
+    first, last = _names(arrival)
+    if contact is None and company is not None and first and last:
+        # the same person at the same company, writing from another address of theirs
+        contact = crm.find_contact_by_name(first, last, company.id)
     return contact, company
 
 
@@ -433,17 +438,7 @@ def _context(
         contact_id=contact.id,
     )
     history = deps.crm.engagements_for(contact_id=contact.id, deal_id=None, limit=10) if contact.id else []
-    if moment and any(e.id == moment for e in history):  # the CRM holds the form fill itself
-        return LeadContext(
-            rule=RULE,
-            reason=f"New lead from {_via(arrival)}",
-            as_of=deps.clock.now(),
-            contact=contact,
-            company=company,
-            owner=owner,
-            engagements=history,
-            workdays_ahead=deps.calendar.workdays_after(deps.clock.now()),
-        )
+    held = bool(moment) and any(e.id == moment for e in history)  # the CRM holds the form fill itself
     return LeadContext(
         rule=RULE,
         reason=f"New lead from {_via(arrival)}",
@@ -451,7 +446,7 @@ def _context(
         contact=contact,
         company=company,
         owner=owner,
-        engagements=[inquiry, *history],
+        engagements=history if held else [inquiry, *history],
         workdays_ahead=deps.calendar.workdays_after(deps.clock.now()),
     )
 
@@ -558,33 +553,23 @@ def check_sla(deps: Deps) -> list[int]:
             name = line(fu.contact_name, 80)
             if waited >= 2 * sla:
                 target = deps.config.routing.team_lead or cfg.hot_channel
-                if target:
-                    owner = f"<@{lead.owner_slack_id}>" if lead.owner_slack_id else "its owner"
-                    text = (
-                        f":rotating_light: Hot lead *{name}* has waited {_hours(waited)} business hours and "
-                        f"nobody has acted; {owner} has it. Can you make sure someone answers now?"
-                    )
-                    enqueue(
-                        s, Kind.NOTIFY, followup_id=fu.id, now=now, payload={"user": target, "text": text}
-                    )
+                owner = person(lead.owner_slack_id, "its owner")
+                late = f"Hot lead *{name}* has waited {_hours(waited)} business hours"
+                text = f":rotating_light: {late} and nobody has acted; {owner} has it. Can you make sure "
+                _tell(s, fu.id, target, now, text + "someone answers now?")
                 lead.escalated_at = now
                 moved.append(lead.id)
             elif waited >= sla and lead.reminded_at is None:
-                if lead.owner_slack_id:
-                    text = (
-                        f":alarm_clock: Hot lead *{name}* has waited {_hours(waited)} business hour(s) "
-                        "for an answer. Its card is in your DMs."
-                    )
-                    enqueue(
-                        s,
-                        Kind.NOTIFY,
-                        followup_id=fu.id,
-                        now=now,
-                        payload={"user": lead.owner_slack_id, "text": text},
-                    )
+                text = f":alarm_clock: Hot lead *{name}* has waited {_hours(waited)} business hour(s) "
+                _tell(s, fu.id, lead.owner_slack_id, now, text + "for an answer. Its card is in your DMs.")
                 lead.reminded_at = now
                 moved.append(lead.id)
     return moved
+
+
+def _tell(s: Session, followup_id: int, whom: str | None, now: datetime, text: str) -> None:
+    if whom:
+        enqueue(s, Kind.NOTIFY, followup_id=followup_id, now=now, payload={"user": whom, "text": text})
 
 
 def _hours(delta: timedelta) -> str:

@@ -163,5 +163,8 @@ def test_intake_finds_creates_and_assigns_contacts(crm: CRM):
     li = crm.find_contact("li.wei@northwind.example")
     assert li is not None and li.id == new_id and (li.name, li.company_id) == ("Li Wei", "201")
     assert again == new_id  # a retried create finds the first one
+    by_name = crm.find_contact_by_name("Sarah", "Chen", "201")
+    assert by_name is not None and by_name.id == SARAH
+    assert crm.find_contact_by_name("Sarah", "Chen", "202") is None
     crm.set_owner(new_id, "501")
     assert (crm.get_contact(new_id) or li).owner_id == "501"

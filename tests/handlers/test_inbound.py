@@ -21,7 +21,7 @@ from bot.models import CardMessage, FollowUp, InboundLead
 from crm.tables import CrmContact, CrmOwner
 from handlers.inbound import sign
 from tests.blockkit import assert_valid_blocks, assert_valid_view, texts
-from tests.builders import small_book
+from tests.builders import SARAH, small_book
 from tests.conftest import DANA, MANAGER, OTHER
 from tests.handlers.flow import followup, settle
 
@@ -377,3 +377,12 @@ def test_the_message_shortcut_turns_a_forwarded_intro_into_a_lead(h):
     assert "Slack (message shortcut)" in fu.reason and fu.owner_slack_id == DANA
     [card] = posts_to(h, DANA)
     assert "Li Wei" in texts(card.args["blocks"])
+
+
+def test_the_same_person_from_another_address_at_the_company_is_matched_not_duplicated(h):
+    post(h, {"email": "s.chen@northwind.example", "name": "Sarah Chen", "text": HOT_TEXT})
+    settle(h)
+    [lead] = leads(h)
+    assert (lead.contact_id, lead.owner_crm_id) == (SARAH, "501")  # her existing contact and owner
+    with h.deps.db.session() as s:
+        assert s.scalar(select(func.count()).where(CrmContact.email == "s.chen@northwind.example")) == 0
