@@ -102,7 +102,7 @@ def snapshot(fu: FollowUp) -> FollowUpView:
     approval = next(
         (e for e in reversed(fu.events) if e.action in ("approve", "edit_and_send", "retry")), None
     )
-    seq = fu.sequence
+    seq = fu.sequence if fu.sequence_id is not None else None  # no query for a follow-up outside one
     scheduled = (
         fu.send_at
         if fu.state == State.SENDING.value
@@ -171,7 +171,7 @@ SCHEDULED_AFTER = timedelta(minutes=1)  # a send due later than this after its a
 
 def sequence_view(fu: FollowUp) -> SequenceView | None:
     """The sequence a sent touch belongs to, when the card should say where it stands."""
-    seq = fu.sequence
+    seq = fu.sequence if fu.sequence_id is not None else None
     if seq is None or fu.state not in (State.SENT.value, State.UNKNOWN.value) or seq.touches < 2:
         return None
     return SequenceView(

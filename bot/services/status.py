@@ -156,7 +156,10 @@ def queue(deps: Deps, user_id: str) -> QueueView:
                 select(FollowUp)
                 .where(FollowUp.id.in_(ids))
                 .options(
-                    selectinload(FollowUp.drafts), selectinload(FollowUp.cards), selectinload(FollowUp.events)
+                    selectinload(FollowUp.drafts),
+                    selectinload(FollowUp.cards),
+                    selectinload(FollowUp.events),
+                    selectinload(FollowUp.sequence),
                 )
             )
         }
