@@ -100,20 +100,8 @@ class HubSpotWebhook:
         except ValidationError as exc:
             return answer(start_response, "400 Bad Request", {"error": problem(exc)})
         stored = 0
-        for event in events:
-            if not event.is_lead:
-                continue
-            _, new = intake.accept(
-                self.deps,
-                intake.Arrival(
-                    source="hubspot",
-                    external_id=f"event:{event.eventId}",
-                    email="",
-                    text="",
-                    origin="webhook",
-                ),
-                contact_id=str(event.objectId),
-            )
-            stored += new
+        stored = intake.accept_events(  # the whole delivery in one transaction: all stored, or none (a retry)
+            self.deps, [(f"event:{e.eventId}", str(e.objectId)) for e in events if e.is_lead]
+        )
         log.info("HubSpot webhook: %d events, %d new leads", len(events), stored)
         return answer(start_response, "200 OK", {"received": len(events), "new": stored})

@@ -94,6 +94,44 @@ def accept(deps: Deps, arrival: Arrival, *, contact_id: str | None = None) -> tu
             return known, False
 
 
+def accept_events(deps: Deps, events: list[tuple[str, str]]) -> int:
+    """A HubSpot delivery's lead events, as (event id, contact id), stored with their work in one
+    transaction; an event id seen before is skipped. Returns how many are new."""
+    if not events:
+        return 0
+    now = deps.clock.now()
+    for attempt in range(2):
+        try:
+            with deps.db.session() as s:
+                ids = [event_id[:200] for event_id, _ in events]
+                seen = set(
+                    s.scalars(
+                        select(InboundLead.external_id).where(
+                            InboundLead.source == "hubspot", InboundLead.external_id.in_(ids)
+                        )
+                    )
+                )
+                new = 0
+                for event_id, contact_id in events:
+                    if event_id[:200] in seen:
+                        continue
+                    seen.add(event_id[:200])
+                    lead = InboundLead(
+                        source="hubspot", origin="webhook", external_id=event_id[:200], email="", name="",
+                        company="", subject="", text="", contact_id=contact_id[:64], received_at=now,
+                        state="received", created_at=now, updated_at=now,
+                    )  # fmt: skip
+                    s.add(lead)
+                    s.flush()
+                    enqueue(s, Kind.INBOUND, followup_id=None, now=now, payload={"lead": lead.id})
+                    new += 1
+                return new
+        except IntegrityError:  # the same delivery being stored by another request: read again
+            if attempt:
+                raise
+    return 0
+
+
 def _known(s: Session, arrival: Arrival) -> int | None:
     return s.scalar(
         select(InboundLead.id).where(

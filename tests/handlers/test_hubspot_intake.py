@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from bot.models import FollowUp, InboundLead
+from bot.models import FollowUp, InboundLead, WorkItem
 from bot.services import intake
 from handlers.hubspot_webhook import sign
 from tests.blockkit import assert_valid_blocks, texts
@@ -167,3 +167,14 @@ def test_the_poll_finds_the_same_leads_once_each_across_a_restart(h, hubspot, cl
             assert len(s.scalars(select(FollowUp)).all()) == 2
     finally:
         h2.stop()
+
+
+def test_a_large_delivery_is_stored_in_one_go_and_a_redelivery_adds_only_what_is_new(h):
+    h.runtime.workers.stop()  # only the storing is looked at here
+    first = [(f"event:{n}", str(5000 + n)) for n in range(300)]
+    assert intake.accept_events(h.deps, first) == 300
+    again = first[250:] + [(f"event:{n}", str(5000 + n)) for n in range(300, 320)]
+    assert intake.accept_events(h.deps, again) == 20
+    with h.deps.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(InboundLead)) == 320
+        assert s.scalar(select(func.count()).where(WorkItem.kind == "inbound")) == 320
