@@ -129,6 +129,16 @@ class EmbeddedCRM:
             rows = s.scalars(select(CrmDeal).where(CrmDeal.stage.not_in(closed_stages)).order_by(CrmDeal.id))
             return [_deal(r) for r in rows]
 
+    def deals_for(self, *, contact_id: str | None, company_id: str | None) -> list[Deal]:
+        conditions = [
+            *([CrmDeal.contact_id == contact_id] if contact_id else []),
+            *([CrmDeal.company_id == company_id] if company_id else []),
+        ]
+        if not conditions:
+            return []
+        with self.db.session() as s:
+            return [_deal(r) for r in s.scalars(select(CrmDeal).where(or_(*conditions)).order_by(CrmDeal.id))]
+
     def deals_in_stages(self, stages: list[str]) -> list[Deal]:
         with self.db.session() as s:
             rows = s.scalars(select(CrmDeal).where(CrmDeal.stage.in_(stages)).order_by(CrmDeal.id))

@@ -480,6 +480,24 @@ class HubSpotCRM:
             [_filter("dealstage", "NOT_IN", values=closed_stages)] if closed_stages else []
         )
 
+    def deals_for(self, *, contact_id: str | None, company_id: str | None) -> list[Deal]:
+        """The contact's and the company's deals: two association reads and one batch read."""
+        of_contact = (
+            self._associated_all("contacts", "deals", [contact_id]).get(contact_id, []) if contact_id else []
+        )
+        of_company = (
+            self._associated_all("companies", "deals", [company_id]).get(company_id, []) if company_id else []
+        )
+        ids = sorted(set(of_contact) | set(of_company))
+        return [
+            self._deal(
+                d,
+                contact_id if str(d["id"]) in of_contact else None,
+                company_id if str(d["id"]) in of_company else None,
+            )
+            for d in self._read("deals", ids, self.deal_props)
+        ]
+
     def deals_in_stages(self, stages: list[str]) -> list[Deal]:
         if not stages:
             return []

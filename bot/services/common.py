@@ -9,11 +9,20 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import NotAllowed, NotFound, WrongState
-from bot.models import AuditEvent, FollowUp
+from bot.models import AuditEvent, FollowUp, InboundLead
 from bot.services.deps import Deps
 from bot.snapshot import FollowUpView, snapshot
 from bot.states import Action, State, allowed_from, next_state
 from bot.work.queue import Kind, enqueue
+
+# who acts on a follow-up without being a person (a person's actor is their Slack user id)
+SYSTEM_ACTORS = frozenset(
+    {"scan", "scheduler", "worker", "budget", "mailbox", "unsubscribe", "auto-send", "intake"}
+)
+
+
+def by_person(actor: str) -> bool:
+    return actor not in SYSTEM_ACTORS and not actor.startswith("drafter:")
 
 
 def load(session: Session, followup_id: int) -> FollowUp:
@@ -74,6 +83,13 @@ def transition(
             detail=detail or {},
         )
     )
+    if by_person(actor):  # a new lead's clock stops at the first thing a person does with its card
+        session.execute(
+            update(InboundLead)
+            .where(InboundLead.followup_id == fu.id, InboundLead.first_action_at.is_(None))
+            .values(first_action_at=now)
+            .execution_options(synchronize_session=False)
+        )
     if fu.cards:
         enqueue(session, Kind.REFRESH_CARDS, followup_id=fu.id, now=now, coalesce=True)
     session.flush()

@@ -28,8 +28,8 @@ from blocks.format import line, person
 from bot.addresses import company_domain
 from bot.drafting import draft_with_fallback
 from bot.models import FollowUp, InboundLead, Watermark
-from bot.records import Company, Contact, Engagement, EngagementType, LeadContext, Owner, one_line
-from bot.services import budget, cards, scan
+from bot.records import Company, Contact, Deal, Engagement, EngagementType, LeadContext, Owner, one_line
+from bot.services import budget, cards, lifecycle, scan
 from bot.services.deps import Deps
 from bot.states import State
 from bot.triggers.base import Trigger
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 RULE = "inbound_no_response"  # an intake lead is an inbound inquiry: that rule's sequence and checks apply
 FILTERED = {"spam", "vendor_pitch", "recruiting"}
-SYSTEM_ACTORS = {"scan", "scheduler", "worker", "budget", "mailbox", "unsubscribe", "auto-send", "intake"}
 MAX_TEXT = 50_000  # characters kept of an inbound's text (the card shows a clipped part)
 
 
@@ -172,12 +171,13 @@ def process_job(deps: Deps, job: Job) -> None:
         )
         received_at, moment = lead.received_at, lead.moment
     known, company = _look_up(deps, arrival)
+    deal = _open_deal(deps, known, company)
     # classified before anything is written: spam and pitches never become CRM contacts
     provisional = known or Contact(
         id="", email=arrival.email, first_name=_names(arrival)[0], last_name=_names(arrival)[1]
     )
     owner = deps.crm.get_owner(known.owner_id) if known and known.owner_id else None
-    ctx = _context(deps, lead_id, arrival, received_at, provisional, company, owner, moment)
+    ctx = _context(deps, lead_id, arrival, received_at, provisional, company, owner, deal, moment)
     drafted = draft_with_fallback(deps.drafter, deps.fallback_drafter, ctx)
     output = drafted[0]
     analysis = output.analysis or {}
@@ -188,14 +188,14 @@ def process_job(deps: Deps, job: Job) -> None:
     contact = known
     if route in ("hot", "normal", "review"):
         contact = known or _create(deps, arrival, company)
-        owner = owner or _route_owner(deps, contact, company, arrival)
+        owner = owner or _route_owner(deps, contact, company, arrival, deal)
         ctx = ctx.model_copy(update={"contact": contact, "owner": owner})
         trigger = Trigger(
             rule=RULE,
             dedupe_key=_key(lead_id, moment),
             contact_id=contact.id,
-            deal_id=None,
-            reason=one_line(f"New lead from {_via(arrival)}: {reason}", 1000),
+            deal_id=deal.id if deal else None,  # its emails are logged on the deal too
+            reason=one_line(f"New lead from {_via(arrival)}: {reason}{_on(deps, deal)}", 1000),
             triggered_at=deps.clock.now(),
             since=received_at,
         )
@@ -387,6 +387,30 @@ def _look_up(deps: Deps, arrival: Arrival) -> tuple[Contact | None, Company | No
     return contact, company
 
 
+def _on(deps: Deps, deal: Deal | None) -> str:
+    if deal is None:
+        return ""
+    stage = next((st.label for st in deps.crm.stages() or [] if st.id == deal.stage), deal.stage)
+    amount = f", {deal.amount:,.0f}" if deal.amount else ""
+    return f" · part of open deal “{deal.name}” ({stage}{amount})"
+
+
+def _open_deal(deps: Deps, contact: Contact | None, company: Company | None) -> Deal | None:
+    """The open deal the lead belongs to: the contact's own, else their company's; the one that moved last."""
+    if contact is None and company is None:
+        return None
+    closed = set(lifecycle.pipeline(deps).closed)
+    deals = [
+        d
+        for d in deps.crm.deals_for(
+            contact_id=contact.id if contact else None, company_id=company.id if company else None
+        )
+        if d.stage not in closed
+    ]
+    mine = [d for d in deals if contact is not None and d.contact_id == contact.id]
+    return max(mine or deals, key=lambda d: d.stage_changed_at, default=None)
+
+
 def _create(deps: Deps, arrival: Arrival, company: Company | None) -> Contact:
     """A new CRM contact for a lead worth a card (with its company when one was found)."""
     first, last = _names(arrival)
@@ -406,13 +430,18 @@ def _create(deps: Deps, arrival: Arrival, company: Company | None) -> Contact:
     )
 
 
-def _route_owner(deps: Deps, contact: Contact, company: Company | None, arrival: Arrival) -> Owner | None:
-    """For a contact with no owner: the first routing rule that matches (territory by email domain, segment by
-    company size), round-robin among its owners who are not away; else the default owners. The owner chosen
-    is written to the CRM."""
+def _route_owner(
+    deps: Deps, contact: Contact, company: Company | None, arrival: Arrival, deal: Deal | None
+) -> Owner | None:
+    """For a contact with no owner: the owner of the open deal they belong to, else the first routing rule
+    that matches (territory by email domain, segment by company size), round-robin among its owners who are
+    not away; else the default owners. The owner chosen is written to the CRM."""
     crm = deps.crm
     if contact.owner_id:
         return crm.get_owner(contact.owner_id)
+    if deal is not None and deal.owner_id and (dealer := crm.get_owner(deal.owner_id)):
+        crm.set_owner(contact.id, dealer.id)
+        return dealer
     routing = deps.config.routing
     domain = arrival.email.rpartition("@")[2].lower()
     size = company.employees if company else None
@@ -463,6 +492,7 @@ def _context(
     contact: Contact,
     company: Company | None,
     owner: Owner | None,
+    deal: Deal | None,
     moment: str | None = None,
 ) -> LeadContext:
     """The lead's context: its own message first (as the inquiry it is), then the CRM's history."""
@@ -475,7 +505,11 @@ def _context(
         body=arrival.text,
         contact_id=contact.id,
     )
-    history = deps.crm.engagements_for(contact_id=contact.id, deal_id=None, limit=10) if contact.id else []
+    history = (
+        deps.crm.engagements_for(contact_id=contact.id, deal_id=deal.id if deal else None, limit=10)
+        if contact.id
+        else []
+    )
     held = bool(moment) and any(e.id == moment for e in history)  # the CRM holds the form fill itself
     return LeadContext(
         rule=RULE,
@@ -484,6 +518,7 @@ def _context(
         contact=contact,
         company=company,
         owner=owner,
+        deal=deal,
         engagements=history if held else [inquiry, *history],
         workdays_ahead=deps.calendar.workdays_after(deps.clock.now()),
     )
@@ -564,29 +599,24 @@ def _announce(s: Session, deps: Deps, lead: InboundLead, route: str, now: dateti
 # --- speed to lead: the clock on hot leads -----------------------------------------------------------
 def check_sla(deps: Deps) -> list[int]:
     """Remind the owner of a hot lead nobody has acted on for `sla_business_hours`; at twice that, escalate
-    to the team lead (or the hot channel). Records the first person's action when there is one."""
+    to the team lead (or the hot channel). The clock stops at a person's first action on the card (recorded
+    by the state machine as `first_action_at`) or when the follow-up closes by itself (a reply, a meeting)."""
     cfg, cal, now = deps.config.inbound, deps.calendar, deps.clock.now()
     sla = timedelta(hours=cfg.sla_business_hours)
     moved: list[int] = []
     with deps.db.session() as s:
-        waiting = s.scalars(
-            select(InboundLead).where(
+        waiting = s.execute(
+            select(InboundLead, FollowUp)
+            .join(FollowUp, FollowUp.id == InboundLead.followup_id)
+            .where(
                 InboundLead.route == "hot",
                 InboundLead.state == "done",
                 InboundLead.first_action_at.is_(None),
                 InboundLead.escalated_at.is_(None),
+                FollowUp.state.in_([State.PENDING.value, State.QUEUED.value]),
             )
         ).all()
-        for lead in waiting:
-            fu = s.get(FollowUp, lead.followup_id) if lead.followup_id else None
-            if fu is None:
-                continue
-            acted = next(
-                (e.at for e in fu.events if e.actor not in SYSTEM_ACTORS and e.action != "create"), None
-            )
-            if acted is not None or fu.state not in (State.PENDING.value, State.QUEUED.value):
-                lead.first_action_at = acted or fu.updated_at
-                continue
+        for lead, fu in waiting:
             waited = cal.elapsed(lead.received_at, now)
             name = line(fu.contact_name, 80)
             if waited >= 2 * sla:

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from blocks.ids import SHORTCUT_LEAD, ActionId, BlockId, CallbackId
 from bot import jobs
 from bot.models import CardMessage, FollowUp, InboundLead
-from crm.tables import CrmContact, CrmOwner
+from crm.tables import CrmContact, CrmDeal, CrmOwner
 from handlers.inbound import sign
 from tests.blockkit import assert_valid_blocks, assert_valid_view, texts
-from tests.builders import SARAH, small_book
+from tests.builders import DEAL, SARAH, small_book
 from tests.conftest import DANA, MANAGER, OTHER
 from tests.handlers.flow import followup, settle
 
@@ -274,6 +274,37 @@ def test_a_hot_lead_nobody_acts_on_reminds_the_owner_then_escalates_in_business_
     assert "has waited 2 business hours and nobody has acted" in escalation and f"<@{DANA}>" in escalation
     tick()
     assert len(dms(DANA)) == 1 and len(dms(MANAGER)) == 1  # once each
+    # a late answer is still the first response: recorded at the moment of the click
+    [lead] = leads(h)
+    fu = followup(h, lead.followup_id)
+    h.clock.advance(ny("2026-11-19 11:05") - h.clock.now())
+    assert h.click(ActionId.CARD_APPROVE, user=DANA, card=(fu.cards[0].channel, fu.cards[0].ts),
+                   value=str(fu.id)).status == 200  # fmt: skip
+    h.mailbox.wait_for(1)
+    settle(h)
+    [lead] = leads(h)
+    assert lead.first_action_at == ny("2026-11-19 11:05")
+
+
+def test_a_hot_lead_answered_outside_the_app_stops_the_clock_without_a_reminder(h):
+    h.clock.advance(ny("2026-11-19 09:00") - h.clock.now())
+    post(h, {"email": "li.wei@northwind.example", "text": HOT_TEXT})
+    settle(h)
+    [lead] = leads(h)
+    h.clock.advance(timedelta(minutes=30))  # the rep writes back from their own mail, logged in the CRM
+    h.deps.crm.log_email(contact_id=lead.contact_id, deal_id=None, owner_id=lead.owner_crm_id,
+                         subject="Re: demo", body="Happy to show you. Tuesday?", message_id="<rep-1@x>",
+                         sent_at=h.clock.now(), sender="dana@x.test", recipient=lead.email)  # fmt: skip
+    jobs.run_scan(h.deps, holder="scan")
+    settle(h)
+    assert followup(h, lead.followup_id).state == "resolved"
+    h.clock.advance(timedelta(hours=3))
+    jobs.run_due_work(h.deps, holder="t")
+    settle(h)
+    [lead] = leads(h)
+    assert lead.reminded_at is None and lead.escalated_at is None
+    assert lead.first_action_at is None  # nobody acted on the card: not counted as a touch from here
+    assert [c for c in posts_to(h, DANA) if not c.args.get("blocks")] == []
 
 
 def test_acting_on_a_hot_lead_stops_the_clock_and_records_the_first_response(h):
@@ -315,6 +346,52 @@ def test_on_hubspot_the_new_contact_is_created_there_and_its_owner_written(hubsp
     [lead] = leads(h)
     assert (lead.route, lead.contact_id, lead.owner_crm_id) == ("hot", created["id"], "501")
     assert len(posts_to(h, HOT)) == 1
+
+
+def test_a_new_person_at_an_account_with_an_open_deal_goes_to_the_deal_owner_with_the_deal(h):
+    with h.deps.db.session() as s:  # Bluepeak's pilot is Olu's deal
+        s.get(CrmDeal, DEAL).owner_id = "502"
+    post(h, {"email": "priya.nair@bluepeak.example", "name": "Priya Nair",
+             "text": "Omar asked me to look at the pilot's security review. Who can help?"})  # fmt: skip
+    settle(h)
+    [lead] = leads(h)
+    with h.deps.db.session() as s:
+        contact = s.scalar(select(CrmContact).where(CrmContact.email == "priya.nair@bluepeak.example"))
+        assert contact is not None and (contact.company_id, contact.owner_id) == ("202", "502")
+    fu = followup(h, lead.followup_id)
+    assert (fu.deal_id, lead.owner_crm_id, fu.owner_slack_id) == (DEAL, "502", OTHER)
+    [card] = posts_to(h, OTHER)
+    assert "Bluepeak — Pilot" in texts(card.args["blocks"])
+    # a deal that has closed is no longer one to join: the next new person is routed by the rules
+    with h.deps.db.session() as s:
+        s.get(CrmDeal, DEAL).stage = "closedlost"
+    post(
+        h,
+        {"email": "ken.ito@bluepeak.example", "name": "Ken Ito", "text": "Could we get a demo for my team?"},
+    )
+    settle(h)
+    ken = next(lead for lead in leads(h) if lead.email == "ken.ito@bluepeak.example")
+    assert followup(h, ken.followup_id).deal_id is None
+
+
+def test_on_hubspot_the_accounts_open_deal_is_found_through_its_associations(hubspot_harness, hubspot):
+    h = hubspot_harness
+    hubspot.owners["502"] = {"email": OTHER_EMAIL, "firstName": "Olu", "lastName": "Rep", "userId": 2}
+    hubspot.objects["deals"][DEAL]["hubspot_owner_id"] = "502"
+    post(
+        h,
+        {
+            "email": "priya.nair@bluepeak.example",
+            "name": "Priya Nair",
+            "text": "About the pilot's security review",
+        },
+    )
+    settle(h)
+    [lead] = leads(h)
+    assert lead.owner_crm_id == "502" and followup(h, lead.followup_id).deal_id == DEAL
+    [created] = [c for c in hubspot.created if c["kind"] == "contacts"]
+    assert hubspot.objects["contacts"][created["id"]]["hubspot_owner_id"] == "502"
+    assert hubspot.calls_to(r"/crm/associations/[^/]+/companies/deals/batch/read") == 1
 
 
 def shortcut(h, text: str, ts: str = "1700000001.000100"):  # type: ignore[no-untyped-def]
