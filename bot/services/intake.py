@@ -56,7 +56,7 @@ class Arrival:
     origin: str = ""  # what the sender calls it ("pricing form", "partner intro")
 
 
-def accept(deps: Deps, arrival: Arrival, *, contact_id: str | None = None) -> tuple[int, bool]:
+def accept(deps: Deps, arrival: Arrival) -> tuple[int, bool]:
     """Store the inbound and queue its processing in one transaction: (its id, whether it is new). A
     redelivery with the same source and id is the same lead (not stored or processed twice)."""
     now = deps.clock.now()
@@ -77,7 +77,6 @@ def accept(deps: Deps, arrival: Arrival, *, contact_id: str | None = None) -> tu
                 text=arrival.text[:MAX_TEXT],
                 received_at=now,
                 state="received",
-                contact_id=contact_id,
                 created_at=now,
                 updated_at=now,
             )
@@ -98,37 +97,50 @@ def accept_events(deps: Deps, events: list[tuple[str, str]]) -> int:
     transaction; an event id seen before is skipped. Returns how many are new."""
     if not events:
         return 0
-    now = deps.clock.now()
     for attempt in range(2):
         try:
             with deps.db.session() as s:
-                ids = [event_id[:200] for event_id, _ in events]
-                seen = set(
-                    s.scalars(
-                        select(InboundLead.external_id).where(
-                            InboundLead.source == "hubspot", InboundLead.external_id.in_(ids)
-                        )
-                    )
-                )
-                new = 0
-                for event_id, contact_id in events:
-                    if event_id[:200] in seen:
-                        continue
-                    seen.add(event_id[:200])
-                    lead = InboundLead(
-                        source="hubspot", origin="webhook", external_id=event_id[:200], email="", name="",
-                        company="", subject="", text="", contact_id=contact_id[:64], received_at=now,
-                        state="received", created_at=now, updated_at=now,
-                    )  # fmt: skip
-                    s.add(lead)
-                    s.flush()
-                    enqueue(s, Kind.INBOUND, followup_id=None, now=now, payload={"lead": lead.id})
-                    new += 1
-                return new
+                return _store_events(s, [(e, c, None) for e, c in events], "webhook", deps.clock.now())
         except IntegrityError:  # the same delivery being stored by another request: read again
             if attempt:
                 raise
     return 0
+
+
+def _store_events(s: Session, events: list[tuple[str, str, str | None]], origin: str, now: datetime) -> int:
+    """Leads HubSpot told us about, as (event id, contact id, the form fill's moment when known), each with
+    its work item; skipped when its event id was stored before or another lead holds its moment."""
+    ids = [event_id[:200] for event_id, _, _ in events]
+    seen = set(
+        s.scalars(
+            select(InboundLead.external_id).where(
+                InboundLead.source == "hubspot", InboundLead.external_id.in_(ids)
+            )
+        )
+    )
+    wanted = [m for _, _, m in events if m]
+    held = set(
+        s.scalars(
+            select(InboundLead.moment).where(InboundLead.source == "hubspot", InboundLead.moment.in_(wanted))
+        )
+        if wanted
+        else []
+    )
+    new = 0
+    for event_id, contact_id, moment in events:
+        if event_id[:200] in seen or (moment and moment in held) or not contact_id:
+            continue
+        seen.add(event_id[:200])
+        lead = InboundLead(
+            source="hubspot", origin=origin, external_id=event_id[:200], email="", name="", company="",
+            subject="", text="", contact_id=contact_id[:64], received_at=now, state="received",
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+        s.add(lead)
+        s.flush()
+        enqueue(s, Kind.INBOUND, followup_id=None, now=now, payload={"lead": lead.id})
+        new += 1
+    return new
 
 
 def _known(s: Session, arrival: Arrival) -> int | None:
@@ -285,45 +297,8 @@ def poll_hubspot(deps: Deps) -> int:
         # a first poll looks back an hour (older form fills are the scan's inbound rule's business)
         since = (mark.at - timedelta(minutes=1)) if mark else now - timedelta(hours=1)
     fills = deps.crm.form_fills_since(since)
-    new = 0
     with deps.db.session() as s:
-        seen = set(
-            s.scalars(
-                select(InboundLead.external_id).where(
-                    InboundLead.source == "hubspot",
-                    InboundLead.external_id.in_([f"form:{e.id}" for e in fills]),
-                )
-            )
-        )
-        moments = set(
-            s.scalars(
-                select(InboundLead.moment).where(
-                    InboundLead.source == "hubspot", InboundLead.moment.in_([e.id for e in fills])
-                )
-            )
-        )
-        for e in fills:
-            if f"form:{e.id}" in seen or e.id in moments or not e.contact_id:
-                continue
-            lead = InboundLead(
-                source="hubspot",
-                origin="poll",
-                external_id=f"form:{e.id}",
-                email="",
-                name="",
-                company="",
-                subject="",
-                text="",
-                contact_id=e.contact_id,
-                received_at=now,
-                state="received",
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(lead)
-            s.flush()
-            enqueue(s, Kind.INBOUND, followup_id=None, now=now, payload={"lead": lead.id})
-            new += 1
+        new = _store_events(s, [(f"form:{e.id}", e.contact_id or "", e.id) for e in fills], "poll", now)
         latest = max((e.occurred_at for e in fills), default=None)
         if mark := s.get(Watermark, "hubspot-intake"):
             mark.at, mark.updated_at = max(mark.at, latest or mark.at), now
