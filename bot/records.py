@@ -167,6 +167,17 @@ class Urgency(StrEnum):
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def storable(text: str) -> str:
+    """Text any database and Slack can take: NUL removed, unpaired surrogates (valid in JSON, and what
+    surrogate-escaped mail decodes to) replaced."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def one_line(text: str | None, limit: int) -> str:
     """Text for a single line (a name, a subject, an email header): no control characters or line breaks,
     whitespace collapsed, at most `limit` characters."""

@@ -28,6 +28,7 @@ from bot.records import (
     Stage,
     Thread,
     is_own_record,
+    storable,
     tagged,
 )
 from crm.hubspot_http import (
@@ -135,8 +136,13 @@ SHAPES: dict[str, tuple[EngagementType, str | None, str, str | None, str | None]
 
 
 def _props(obj: dict[str, Any]) -> dict[str, Any]:
+    """A record's properties, every text made storable: whatever a visitor typed into a form reaches us here,
+    and a NUL or an unpaired surrogate (both valid JSON) could be neither stored in PostgreSQL nor sent to
+    Slack."""
     props = obj.get("properties")
-    return props if isinstance(props, dict) else {}
+    if not isinstance(props, dict):
+        return {}
+    return {k: storable(v) if isinstance(v, str) else v for k, v in props.items()}
 
 
 def _engagement(kind: str, obj: dict[str, Any], contact_id: str | None, deal_id: str | None) -> Engagement:

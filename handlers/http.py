@@ -3,6 +3,7 @@ read only up to its limit."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Callable
 from typing import Any
@@ -32,3 +33,16 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes:
         raise Refusal("413 Content Too Large", f"the body is over {limit} bytes")
     body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
     return body
+
+
+def number(header: str, most_digits: int) -> int | None:
+    """A header's unsigned integer, or None: ASCII digits only (`str.isdigit` also passes "²" and "٣", which
+    `int` then refuses or reads)."""
+    ok = header.isascii() and header.isdigit() and len(header) <= most_digits
+    return int(header) if ok else None
+
+
+def signed(expected: str, given: str) -> bool:
+    """Whether a header carries the expected signature, compared in constant time. A WSGI header is any
+    latin-1 text; `hmac.compare_digest` refuses non-ASCII strings, so bytes are compared."""
+    return hmac.compare_digest(expected.encode(), given.encode("latin-1", "replace"))

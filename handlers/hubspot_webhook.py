@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from bot.services import intake
 from bot.services.deps import Deps
-from handlers.http import Refusal, answer, read_body
+from handlers.http import Refusal, answer, number, read_body, signed
 from handlers.inbound import problem
 
 log = logging.getLogger(__name__)
@@ -85,21 +85,21 @@ class HubSpotWebhook:
             return answer(start_response, exc.status, {"error": exc.error})
         stamp = environ.get("HTTP_X_HUBSPOT_REQUEST_TIMESTAMP") or ""
         given = environ.get("HTTP_X_HUBSPOT_SIGNATURE_V3") or ""
-        if not (stamp.isdigit() and len(stamp) <= 15 and abs(self.now() * 1000 - int(stamp)) <= WINDOW_MS):
+        at = number(stamp, 15)
+        if at is None or abs(self.now() * 1000 - at) > WINDOW_MS:
             log.warning("refused a HubSpot webhook: missing or stale timestamp")
             return answer(
                 start_response, "401 Unauthorized", {"error": "missing or stale X-HubSpot-Request-Timestamp"}
             )
         query = environ.get("QUERY_STRING") or ""
         uri = unquote(self.public_url + PATH + (f"?{query}" if query else ""))
-        if not hmac.compare_digest(sign(self.secret, "POST", uri, body, stamp), given):
+        if not signed(sign(self.secret, "POST", uri, body, stamp), given):
             log.warning("refused a HubSpot webhook: bad signature")
             return answer(start_response, "401 Unauthorized", {"error": "bad X-HubSpot-Signature-v3"})
         try:
             events = EVENTS.validate_json(body)
         except ValidationError as exc:
             return answer(start_response, "400 Bad Request", {"error": problem(exc)})
-        stored = 0
         stored = intake.accept_events(  # the whole delivery in one transaction: all stored, or none (a retry)
             self.deps, [(f"event:{e.eventId}", str(e.objectId)) for e in events if e.is_lead]
         )

@@ -29,7 +29,7 @@ from bot.addresses import BadAddress, single_address
 from bot.services import intake
 from bot.services.deps import Deps
 from handlers.gate import json_object
-from handlers.http import Refusal, answer, read_body
+from handlers.http import Refusal, answer, number, read_body, signed
 from handlers.payload import Invalid
 
 log = logging.getLogger(__name__)
@@ -95,12 +95,13 @@ class InboundEndpoint:
             return answer(start_response, exc.status, {"error": exc.error})
         stamp = environ.get("HTTP_X_FOLLOWUP_TIMESTAMP") or ""
         given = environ.get("HTTP_X_FOLLOWUP_SIGNATURE") or ""
-        if not (stamp.isdigit() and len(stamp) <= 12 and abs(self.now() - int(stamp)) <= WINDOW):
+        at = number(stamp, 12)
+        if at is None or abs(self.now() - at) > WINDOW:
             log.warning("refused an inbound post: missing or stale timestamp")
             return answer(
                 start_response, "401 Unauthorized", {"error": "missing or stale X-Followup-Timestamp"}
             )
-        if not hmac.compare_digest(sign(self.secret, stamp, body), given):
+        if not signed(sign(self.secret, stamp, body), given):
             log.warning("refused an inbound post: bad signature")
             return answer(start_response, "401 Unauthorized", {"error": "bad X-Followup-Signature"})
         try:

@@ -11,6 +11,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
+from bot.records import storable
+
 REPLY, AUTO_REPLY, BOUNCE, UNSUBSCRIBE = "reply", "auto_reply", "bounce", "unsubscribe"
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -92,7 +94,7 @@ def _plain(msg: Message) -> str:
         return ""
     if part.get_content_type() == "text/html":
         content = re.sub(r"<[^>]+>", " ", content)
-    return content
+    return storable(content)
 
 
 def new_text(body: str) -> str:
@@ -173,8 +175,8 @@ def _delivery_status(msg: Message) -> tuple[str | None, str | None, str | None, 
 
 def parse(raw: bytes) -> Inbound:
     msg = message_from_bytes(raw, policy=policy.default)
-    name, addr = parseaddr(str(msg.get("From", "")))
-    subject = " ".join(str(msg.get("Subject", "")).split())
+    name, addr = parseaddr(storable(str(msg.get("From", ""))))
+    subject = " ".join(storable(str(msg.get("Subject", ""))).split())
     try:
         received = parsedate_to_datetime(str(msg["Date"])) if msg.get("Date") else None
     except (TypeError, ValueError):

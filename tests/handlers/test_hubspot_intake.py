@@ -64,14 +64,15 @@ def new_form_fill(hubspot, clock, contact_id: str = "103", email: str = "li.wei@
     )
 
 
-def deliver(h, events, *, secret: str = CLIENT_SECRET, stamp: str | None = None, raw: bytes | None = None):  # type: ignore[no-untyped-def]
+def deliver(h, events, *, secret: str = CLIENT_SECRET, stamp: str | None = None, raw: bytes | None = None,  # type: ignore[no-untyped-def]
+            signature: str | None = None):  # fmt: skip
     body = raw if raw is not None else json.dumps(events).encode()
     stamp = str(int(time.time() * 1000)) if stamp is None else stamp
     uri = h.deps.public_url.rstrip("/") + "/hubspot/webhook"
     headers = {
         "Content-Type": "application/json",
         "X-HubSpot-Request-Timestamp": stamp,
-        "X-HubSpot-Signature-v3": sign(secret, "POST", uri, body, stamp),
+        "X-HubSpot-Signature-v3": signature or sign(secret, "POST", uri, body, stamp),
     }
     return h.request("POST", "/hubspot/webhook", body, headers)
 
@@ -125,6 +126,13 @@ def test_a_webhook_batch_makes_one_lead_of_one_form_fill_routed_alerted_and_owne
         ({"secret": "wrong"}, 401, "X-HubSpot-Signature-v3"),
         ({"stamp": str(int(time.time() * 1000) - 400_000)}, 401, "Timestamp"),
         ({"stamp": "yesterday"}, 401, "Timestamp"),
+        ({"stamp": "\u00b9" * 13}, 401, "Timestamp"),  # "¹".isdigit(), but no number
+        ({"signature": "\u00e9" * 44}, 401, "X-HubSpot-Signature-v3"),  # compare_digest refuses non-ASCII
+        (
+            {"raw": b'[{"eventId": "x", "subscriptionType": "contact.creation", "objectId": 1}]'},
+            400,
+            "0.eventId",
+        ),
         ({"raw": b"{oops"}, 400, "Invalid JSON"),
         (
             {"raw": json.dumps([{"eventId": 1, "subscriptionType": "contact.creation"}]).encode()},
@@ -178,3 +186,18 @@ def test_a_large_delivery_is_stored_in_one_go_and_a_redelivery_adds_only_what_is
     with h.deps.db.session() as s:
         assert s.scalar(select(func.count()).select_from(InboundLead)) == 320
         assert s.scalar(select(func.count()).where(WorkItem.kind == "inbound")) == 320
+
+
+def test_a_form_fill_holding_a_nul_and_a_broken_character_is_still_a_lead(h, hubspot, clock):
+    """What a visitor typed reaches us through HubSpot unchecked: a NUL and an unpaired surrogate are valid
+    JSON, but PostgreSQL can store neither and Slack takes no surrogate."""
+    new_form_fill(hubspot, clock)
+    hubspot.objects["contacts"]["103"]["message"] = "Demo for 2,000 drivers\x00 please \ud83d soon"
+    hubspot.objects["contacts"]["103"]["lastname"] = "Wei\x00"
+    assert deliver(h, [event(1, "contact.creation")]).status == 200
+    settle(h)
+    [lead] = leads(h)
+    assert (lead.state, lead.name) == ("done", "Li Wei")
+    assert lead.text == "Demo for 2,000 drivers please ? soon"
+    [card] = [c for c in h.slack.of("chat.postMessage") if c.args["channel"] == DANA]
+    assert_valid_blocks(card.args["blocks"]) and "Li Wei" in texts(card.args["blocks"])

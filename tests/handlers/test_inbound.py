@@ -152,6 +152,15 @@ def test_the_same_delivery_twice_and_the_same_person_again_within_minutes_are_on
         ({"email": "a@b.example", "text": "hi"}, {"secret": "wrong"}, 401, "X-Followup-Signature"),
         ({"email": "a@b.example", "text": "hi"}, {"stamp": str(int(time.time()) - 600)}, 401, "Timestamp"),
         ({"email": "a@b.example", "text": "hi"}, {"stamp": "soon"}, 401, "Timestamp"),
+        ({"email": "a@b.example", "text": "hi"}, {"stamp": "\u00b2"}, 401, "Timestamp"),  # "²".isdigit()
+        ({"email": "a@b.example", "text": "hi"}, {"signature": "v1=\u00e9t\u00e9"}, 401, "Signature"),
+        ({"email": 5, "text": "hi"}, {}, 400, "email: Input should be a valid string"),
+        ({"email": "a@b.example", "text": ["hi"]}, {}, 400, "text: Input should be a valid string"),
+        ({"email": "a@b.example", "text": "x" * 100_001}, {}, 400, "text: String should have at most"),
+        ({"email": "<!channel>@b.example", "text": "hi"}, {}, 400, "email:"),
+        (b'{"email": "a@b.example", "text": "\\ud800"}', {}, 400, "unpaired surrogate"),
+        (b'{"email": "a@b.example", "text": "a\\u0000b"}', {}, 400, "NUL"),
+        (b"[" * 100_000, {}, 400, "not valid JSON"),
         (b"x" * (600 * 1024), {}, 413, "over"),
     ],
 )

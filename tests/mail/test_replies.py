@@ -4,6 +4,7 @@ that neither loses nor double-counts a message."""
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import itertools
 import os
@@ -125,6 +126,33 @@ On Tue, Dana wrote:
     blocks = last_update_for(harness, sent_card)  # the sent card shows what came back
     assert "Sarah Chen replied Wed 25 Nov 15:00: “Thursday works, talk then.”" in texts(blocks)
     assert replies.poll(harness.deps, imap).read == 0  # the cursor moved: nothing read twice
+
+
+def test_a_reply_holding_nul_characters_is_stored_and_shown_without_them(harness, imap):
+    """NUL is legal in an encoded header word and in a base64 body, but PostgreSQL stores no NUL."""
+    _, fu = sent_to_sarah(harness)
+    word = lambda text: "=?utf-8?b?" + base64.b64encode(text.encode()).decode() + "?="  # noqa: E731
+    body = base64.b64encode(b"Thursday\x00 works, talk then.").decode()
+    name, subject = word("Sarah\x00 Chen"), word("Re: the\x00 plan")
+    deliver(
+        imap,
+        f"""From: {name} <sarah.chen@northwind.example>
+Subject: {subject}
+Message-ID: <r-nul@northwind.example>
+In-Reply-To: {fu.message_id}
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: base64
+
+{body}
+""",
+    )
+    assert replies.poll(harness.deps, imap).kinds == {"reply": 1}
+    settle(harness)
+    with harness.deps.db.session() as s:
+        [row] = s.scalars(select(InboundMessage)).all()
+        assert (row.followup_id, row.snippet) == (fu.id, "Thursday works, talk then.")
+    assert any("Thursday works, talk then." in str(c.args.get("text"))
+               for c in harness.slack.of("chat.postMessage") if c.args.get("channel") == DANA)  # fmt: skip
 
 
 def test_a_reply_without_our_headers_is_matched_by_address_and_stops_what_waits(harness, imap):
