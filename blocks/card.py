@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from blocks.format import clip, escape, line, person, quote, slack_date
+from blocks.format import clip, escape, line, person, plain, quote, slack_date
 from blocks.ids import SNOOZE_LABELS, ActionId, BlockId
 from bot.drafting.promises import commitments
 from bot.drafting.signals import has_signal
@@ -36,8 +36,8 @@ URGENCY_ICON = {
 
 def _title(fu: FollowUpView) -> str:
     """Plain text (a header), so nothing in it is markup; only clipped."""
-    name = " ".join(fu.contact_name.split())[:80]
-    company = f" · {' '.join(fu.company_name.split())[:60]}" if fu.company_name else ""
+    name = " ".join(plain(fu.contact_name).split())[:80]
+    company = f" · {' '.join(plain(fu.company_name).split())[:60]}" if fu.company_name else ""
     return clip(f"{name}{company}", 130)
 
 

@@ -7,11 +7,19 @@ from datetime import datetime
 
 from blocks.ids import CONVERSATION_ID, USER_ID
 
+# embedding and override controls: "\u202egnp.exe" shows as "exe.png", a name or a link shown back to front
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
 
 def escape(text: str) -> str:
     """Escape the three characters Slack treats as markup, so `<!channel>`, `<@U…>` and `<https://…|x>` in
-    a lead's text stay text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    a lead's text stay text; direction overrides are dropped."""
+    return plain(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str) -> str:
+    """Text for a plain_text field (nothing in it is markup): without direction overrides."""
+    return BIDI_CONTROLS.sub("", text)
 
 
 def line(text: str | None, limit: int) -> str:

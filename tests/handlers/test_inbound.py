@@ -220,17 +220,36 @@ def test_not_enough_information_goes_to_review_with_what_is_missing(h):
 
 
 def test_text_that_speaks_slack_markup_is_shown_escaped_and_clipped(h):
-    hostile = "<!channel> <@UADMIN> <https://evil.example|click here> *urgent* " + "x" * 50_000
-    reply = post(
-        h, {"email": "li.wei@northwind.example", "text": f"Demo for 2,000 drivers please. {hostile}"}
-    )
-    assert reply.status == 202
+    hostile = "<!channel> <@UADMIN> <https://evil.example|our pricing> *today* \u202eFDP.ksat "
+    text = f"Demo for 2,000 drivers please. {hostile}" + "x" * 50_000
+    body = {"email": "li.wei@northwind.example", "text": text, "name": f"Li {hostile}Wei", "subject": hostile,
+            "source": hostile, "company": hostile}  # fmt: skip
+    assert post(h, body).status == 202
+    # an existing customer's request goes to the support channel as plain text: escaped there too
+    customer = {**body, "email": "omar.haddad@bluepeak.example", "text": f"Our login is broken. {hostile}"}
+    assert post(h, customer).status == 202
     settle(h)
-    for call in h.slack.of("chat.postMessage"):
+    assert [lead.route for lead in leads(h)] == ["hot", "support"]
+    calls = h.slack.of("chat.postMessage") + h.slack.of("chat.update")
+    reached = {c.args["channel"] for c in calls}
+    assert reached & {DANA, OTHER} and reached >= {HOT, SUPPORT}
+    for call in calls:
         blocks = call.args.get("blocks") or []
-        assert_valid_blocks(blocks)
-        flat = json.dumps(blocks)
+        if blocks:
+            assert_valid_blocks(blocks)
+        flat = " ".join([*mrkdwn(blocks), str(call.args.get("text") or "")])  # plain_text is never markup
+        assert "\u202e" not in json.dumps(blocks, ensure_ascii=False) + flat
         assert "<!channel>" not in flat and "<@UADMIN>" not in flat and "<https://evil" not in flat
+
+
+def mrkdwn(node: object) -> list[str]:
+    """Every mrkdwn text in a block tree (what Slack reads mentions and links from)."""
+    if isinstance(node, dict):
+        found = [node["text"]] if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str) else []
+        return found + [t for v in node.values() for t in mrkdwn(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in mrkdwn(v)]
+    return []
 
 
 def test_round_robin_routes_new_contacts_in_turn_and_skips_someone_away(h):
