@@ -305,7 +305,8 @@ def card_blocks(fu: FollowUpView, *, escalation: bool = False, alert: bool = Fal
     if alert:
         arrived = f" It arrived {slack_date(fu.arrived_at)}." if fu.arrived_at else ""
         owner = person(fu.owner_slack_id, fu.owner_name or "Nobody yet")
-        clock = f"{owner}, this one is yours.{arrived} The clock runs until someone acts on the card."
+        due = f"Answer by {slack_date(fu.answer_by)}: the" if fu.answer_by else "The"
+        clock = f"{owner}, this one is yours.{arrived} {due} clock runs until someone acts on the card."
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clock)))
     if escalation and fu.original_card and fu.original_card.permalink:
         blocks.append(

@@ -105,6 +105,22 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return total
 
+    def after(self, start: datetime, amount: timedelta) -> datetime:
+        """The instant `amount` of business time after `start` (a lead's answer-by time)."""
+        start_local = start.astimezone(self.zone)
+        left = amount
+        day = start_local.date()
+        for _ in range(3660):
+            if self.is_workday(day):
+                open_at = max(datetime.combine(day, self.hours.start, self.zone), start_local)
+                close_at = datetime.combine(day, self.hours.end, self.zone)
+                if close_at > open_at:
+                    if close_at - open_at >= left:
+                        return (open_at + left).astimezone(start.tzinfo)
+                    left -= close_at - open_at
+            day += timedelta(days=1)
+        return start + amount * 3  # no workdays configured in ten years: treat the time as plain hours
+
     def before(self, end: datetime, amount: timedelta) -> datetime:
         """The instant `amount` of business time before `end` (walks back day by day, a few weeks at most)."""
         end_local = end.astimezone(self.zone)

@@ -81,6 +81,7 @@ class FollowUpView:
     auto_confidence: float | None = None  # approved by the app itself (auto-send), this sure
     sequence: SequenceView | None = None  # where its sequence stands, on a sent touch
     arrived_at: datetime | None = None  # when the silence (or the inbound lead) began
+    answer_by: datetime | None = None  # a hot lead's response clock: when its SLA runs out
 
     @property
     def touch_label(self) -> str | None:

@@ -5,13 +5,14 @@ Both run as work items (bot/work), queued in the transaction that made them nece
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
 from blocks.format import escape, person
 from bot.errors import ChatDestinationError
-from bot.models import CardMessage, FollowUp
+from bot.models import CardMessage, FollowUp, InboundLead
 from bot.services.common import load
 from bot.services.deps import Deps
 from bot.snapshot import FollowUpView, snapshot
@@ -39,7 +40,16 @@ REFRESH_PASSES = 5
 
 def view(deps: Deps, followup_id: int) -> FollowUpView:
     with deps.db.session() as s:
-        return snapshot(load(s, followup_id))
+        fu = snapshot(load(s, followup_id))
+        hot_since = s.scalar(
+            select(InboundLead.received_at).where(
+                InboundLead.followup_id == followup_id, InboundLead.route == "hot"
+            )
+        )
+    if hot_since is None:
+        return fu
+    sla = timedelta(hours=deps.config.inbound.sla_business_hours)
+    return replace(fu, answer_by=deps.calendar.after(hot_since, sla))
 
 
 def owner_destination(deps: Deps, fu: FollowUpView) -> str | None:

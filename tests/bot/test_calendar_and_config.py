@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.clock import BusinessCalendar
 from bot.config import BusinessHours, load_config, parse_config
@@ -33,6 +35,30 @@ def test_business_time_skips_public_holidays():
     # Thanksgiving (Thu 26 Nov 2026) does not count
     assert cal.elapsed(ny(2026, 11, 25, 16), ny(2026, 11, 27, 10)) == timedelta(hours=2)
     assert not cal.is_workday(ny(2026, 11, 26, 12).date())
+
+
+def test_an_answer_by_time_is_counted_in_business_hours():
+    cal = BusinessCalendar(NY)
+    assert cal.after(ny(2026, 11, 18, 10), timedelta(hours=1)) == ny(2026, 11, 18, 11)
+    # Wednesday 16:30 plus one business hour: half an hour that evening, half the next working morning,
+    # which is Friday: Thursday 26 November is Thanksgiving
+    assert cal.after(ny(2026, 11, 25, 16, 30), timedelta(hours=1)) == ny(2026, 11, 27, 9, 30)
+    assert cal.after(ny(2026, 11, 20, 23), timedelta(hours=2)) == ny(2026, 11, 23, 11)  # Friday night
+    assert cal.after(ny(2026, 11, 18, 12), timedelta(0)) == ny(2026, 11, 18, 12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+    ),
+    minutes=st.integers(min_value=0, max_value=60 * 40),
+)
+def test_after_and_elapsed_agree(start: datetime, minutes: int):
+    cal = BusinessCalendar(NY)
+    due = cal.after(start, timedelta(minutes=minutes))
+    assert due >= start and cal.elapsed(start, due) == timedelta(minutes=minutes)
+    assert minutes == 0 or cal.elapsed(start, due - timedelta(seconds=1)) < timedelta(minutes=minutes)
 
 
 def test_a_bad_value_names_the_key():

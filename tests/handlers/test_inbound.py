@@ -278,6 +278,9 @@ def test_a_hot_lead_nobody_acts_on_reminds_the_owner_then_escalates_in_business_
     post(h, {"email": "li.wei@northwind.example", "name": "Li Wei", "text": HOT_TEXT})
     settle(h)
     assert [lead.route for lead in leads(h)] == ["hot"]
+    [alert] = posts_to(h, HOT)  # the clock on the alert: one business hour, most of it the next morning
+    answer_by = int(ny("2026-11-19 09:30").timestamp())
+    assert f"Answer by <!date^{answer_by}^" in texts(alert.args["blocks"])
 
     def tick() -> None:
         jobs.run_due_work(h.deps, holder=f"t{h.clock.now().timestamp()}")
