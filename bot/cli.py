@@ -8,8 +8,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +19,9 @@ from rich.markup import escape
 from bot import logs
 from bot.errors import FollowupError
 from bot.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.clock import FixedClock
 
 cli = typer.Typer(
     help="followup: no lead goes cold, no AI email leaves without a person's say.",
@@ -54,7 +58,10 @@ def demo(
             hubspot_access_token=None,
             anthropic_api_key=None,
         )
-        deps = build_deps(settings)
+        clock, day_off = _demo_clock(settings)
+        deps = build_deps(settings, clock=clock)
+        if day_off:
+            console.print(day_off)
         try:
             book = seed(deps.db, deps.clock.now(), hours=deps.config.business_hours)
             console.print(
@@ -64,6 +71,27 @@ def demo(
             demo_mod.run(deps, console, show_json=json_output)
         finally:
             deps.db.engine.dispose()
+
+
+def _demo_clock(settings: Settings) -> tuple[FixedClock | None, str | None]:
+    """Now, or on a day off in the team's calendar (a weekend, a public holiday) the next working morning: a
+    day off shows no new cards (the daily budget holds them for the next working day), so the demo runs as
+    of then and says so."""
+    from bot.clock import BusinessCalendar, FixedClock
+    from bot.config import load_config
+
+    cal = BusinessCalendar(load_config(settings.followup_config).business_hours)
+    now = datetime.now(UTC)
+    today = now.astimezone(cal.zone).date()
+    if cal.is_workday(today):
+        return None, None
+    morning = cal.next_opening(cal.start_of_day(now) + timedelta(days=1)) + timedelta(hours=1)
+    when = morning.astimezone(cal.zone).strftime("%a %d %b %H:%M")
+    name = cal.holiday_name(today) or f"{today:%A}"
+    return FixedClock(morning), (
+        f"Today is a day off in the team's calendar ({name}): no new cards are shown on a day off, so "
+        f"the demo runs as of {when} ({cal.zone.key}), the next working morning."
+    )
 
 
 @cli.command("seed")

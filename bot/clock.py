@@ -43,6 +43,10 @@ class BusinessCalendar:
         day = date(2000, 1, 3)
         return datetime.combine(day, self.hours.end) - datetime.combine(day, self.hours.start)
 
+    def holiday_name(self, day: date) -> str | None:
+        name = self._holidays(day.year).get(day)
+        return str(name) if name else None
+
     def is_workday(self, day: date) -> bool:
         return day.weekday() in self.hours.workdays and day not in self._holidays(day.year)
 

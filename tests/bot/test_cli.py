@@ -69,6 +69,31 @@ def test_demo_prints_cards_for_every_rule_then_a_summary(tmp_path):
     assert with_json.stdout.count('"blocks": [') == shown
 
 
+def test_on_a_day_off_the_demo_runs_as_of_the_next_working_morning_and_says_so(tmp_path):
+    """A day off shows no new cards (the daily budget holds them): the demo moves to the next working
+    morning instead of printing none. Today is made a day off by the config, whatever day the test runs."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")).weekday()
+    config = tmp_path / "conf" / "followup.toml"
+    config.parent.mkdir()
+    workdays = [d for d in range(7) if d != today]
+    config.write_text(
+        f'[business_hours]\ntimezone = "Europe/Berlin"\nholidays_country = ""\nworkdays = {workdays}\n'
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    out = run("demo", cwd=work, env={"COLUMNS": "200", "FOLLOWUP_CONFIG": str(config)})
+    assert out.returncode == 0, out.stderr
+    said = " ".join(out.stdout.split())
+    day = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")).strftime("%A")
+    assert f"Today is a day off in the team's calendar ({day})" in said
+    assert "the next working morning" in said and "(Europe/Berlin)" in said
+    cards = re.search(r"(\d+) cards, (\d+) up next", said)
+    assert cards is not None and int(cards[1]) >= 10
+
+
 def test_seed_then_dry_run_scan(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
     assert run("migrate", cwd=tmp_path, env=env).returncode == 0
@@ -162,7 +187,10 @@ def test_settings_come_from_a_dotenv_file(tmp_path):
 
 
 def test_scan_posts_cards_and_says_what_it_could_not_route(tmp_path, slack):
+    config = tmp_path / "followup.toml"  # no daily budget: on a day off it would hold every card
+    config.write_text("[budget]\ncards_per_rep_per_day = 0\n")
     env = {
+        "FOLLOWUP_CONFIG": str(config),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
         "SLACK_BOT_TOKEN": slack.token,
         "SLACK_API_URL": slack.api_url,
