@@ -159,6 +159,16 @@ def scan(
         f"{result.already_known} already known, {len(result.resolved)} no longer needed; "
         f"{posted} cards posted."
     )
+    if result.queued:
+        cal, today = deps.calendar, started.astimezone(deps.calendar.zone).date()
+        why = (
+            "today is a day off in the team's calendar"
+            if not cal.is_workday(today)
+            else "their owners' day is full"
+        )
+        console.print(
+            f"{len(result.queued)} more wait for room in the daily budget ({why}): see /followup status."
+        )
     _report_rule_failures(result.rule_failures)
     for failure in result.post_failures:
         err.print(f"[yellow]not posted[/yellow] {escape(failure)}")

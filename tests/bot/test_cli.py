@@ -92,6 +92,11 @@ def test_on_a_day_off_the_demo_runs_as_of_the_next_working_morning_and_says_so(t
     assert "the next working morning" in said and "(Europe/Berlin)" in said
     cards = re.search(r"(\d+) cards, (\d+) up next", said)
     assert cards is not None and int(cards[1]) >= 10
+    # a real scan today holds its cards for the next working day, and says why
+    env = {"FOLLOWUP_CONFIG": str(config), "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}", "COLUMNS": "200"}
+    assert run("seed", cwd=work, env=env).returncode == 0
+    scanned = run("scan", cwd=work, env=env)
+    assert re.search(r"\d+ more wait for room in the daily budget \(today is a day off", scanned.stdout)
 
 
 def test_seed_then_dry_run_scan(tmp_path):
