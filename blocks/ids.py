@@ -29,6 +29,7 @@ class ActionId(StrEnum):
     LEAD_NAME_INPUT = "followup-lead-name-input"
     LEAD_COMPANY_INPUT = "followup-lead-company-input"
     LEAD_TEXT_INPUT = "followup-lead-text-input"
+    REVIEW_CLASS_INPUT = "followup-review-class-input"
 
 
 class BlockId(StrEnum):
@@ -43,6 +44,7 @@ class BlockId(StrEnum):
     LEAD_NAME = "followup-lead-name"
     LEAD_COMPANY = "followup-lead-company"
     LEAD_TEXT = "followup-lead-text"
+    REVIEW_CLASS = "followup-review-class"
 
 
 class CallbackId(StrEnum):

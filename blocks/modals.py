@@ -12,16 +12,50 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     RadioButtonsElement,
+    StaticSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from blocks.format import clip, line, person
 from blocks.ids import CONVERSATION_ID, MESSAGE_TS, ActionId, BlockId, CallbackId
+from bot.drafting.classifier import LeadClass
 from bot.snapshot import FollowUpView
 
 BODY_MAX = 2900
 SUBJECT_MAX = 200
+
+
+CLASS_LABELS = {
+    LeadClass.SALES_OPPORTUNITY: "A sales opportunity",
+    LeadClass.EXISTING_CUSTOMER: "An existing customer",
+    LeadClass.PARTNERSHIP: "A partnership",
+    LeadClass.VENDOR_PITCH: "A vendor's pitch",
+    LeadClass.RECRUITING: "Recruiting",
+    LeadClass.PRESS: "Press",
+    LeadClass.SPAM: "Spam",
+    LeadClass.NOT_ENOUGH_INFORMATION: "Not enough information",
+}
+
+
+def class_review(fu: FollowUpView) -> InputBlock | None:
+    """'What is it, really?': the model's class preselected, so a reviewer who changes it records an
+    override (the model's accuracy against human review). None when no model classified the draft."""
+    try:
+        model = LeadClass(fu.draft.classification)
+    except ValueError:
+        return None
+    return InputBlock(
+        block_id=BlockId.REVIEW_CLASS,
+        label="What is it, really?",
+        optional=True,
+        hint="The model's classification is preselected; change it if it is wrong.",
+        element=StaticSelectElement(
+            action_id=ActionId.REVIEW_CLASS_INPUT,
+            options=[Option(text=label, value=value.value) for value, label in CLASS_LABELS.items()],
+            initial_option=Option(text=CLASS_LABELS[model], value=model.value),
+        ),
+    )
 
 
 class ModalContext(BaseModel):
@@ -69,6 +103,7 @@ def edit_modal(fu: FollowUpView, ctx: ModalContext) -> View:
                     max_length=BODY_MAX,
                 ),
             ),
+            *filter(None, [class_review(fu)]),
         ],
     )
 
@@ -147,6 +182,7 @@ def dismiss_modal(fu: FollowUpView, ctx: ModalContext, reasons: dict[str, str]) 
                     placeholder="Needed when you choose Other",
                 ),
             ),
+            *filter(None, [class_review(fu)]),
         ],
     )
 

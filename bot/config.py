@@ -224,6 +224,18 @@ class Routing(_Section):
         return [v.strip().lower() for v in value]
 
 
+class Team(_Section):
+    """A sales team, for the metrics: its members, and the manager who may see their numbers."""
+
+    members: list[str] = Field(default_factory=list, description="CRM owners' email addresses.")
+    lead: str | None = Field(default=None, description="Slack user id of the team's manager.")
+
+    @field_validator("members")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value]
+
+
 class HubSpotConfig(_Section):
     requests_per_10s: Annotated[
         int,
@@ -397,6 +409,7 @@ class FollowupConfig(_Section):
     budget: Budget = Field(default_factory=Budget)
     inbound: Inbound = Field(default_factory=Inbound)
     routing: Routing = Field(default_factory=Routing)
+    teams: dict[str, Team] = Field(default_factory=dict)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     work: Work = Field(default_factory=Work)
     hubspot: HubSpotConfig = Field(default_factory=HubSpotConfig)

@@ -432,3 +432,28 @@ class Watermark(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class Outcome(Base):
+    """What came of the follow-ups, as the CRM tells it: a reply, a meeting booked, a deal won. Each is
+    recorded once (per kind and CRM record) and credited to the follow-up it came after: the contact's (or the
+    deal's) newest one before it, within the attribution window. Replies read from the mailbox are
+    `inbound_messages`; the metrics count either."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (
+        UniqueConstraint("kind", "source_id", name="uq_outcomes_kind_source"),
+        Index("ix_outcomes_kind_at", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reply | meeting | deal_won
+    source_id: Mapped[str] = mapped_column(String(100))  # the CRM record (engagement or deal id)
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"), index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(64))
+    deal_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime]
+    amount: Mapped[float | None] = mapped_column(Float())  # a won deal's amount
+    # a won deal: emails, calls and meetings by people (not this app) in the 14 days before it closed
+    other_touches: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]

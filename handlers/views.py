@@ -7,6 +7,7 @@ from slack_bolt import Ack, App
 from blocks.ids import ActionId, BlockId, CallbackId
 from blocks.modals import BODY_MAX, SUBJECT_MAX
 from bot.addresses import BadAddress, single_address
+from bot.drafting.classifier import LeadClass
 from bot.errors import FollowupError
 from bot.services import escalate, intake, lifecycle, review
 from bot.services.deps import Deps
@@ -14,6 +15,17 @@ from bot.services.lifecycle import DismissReason
 from bot.states import Action
 from handlers.errors import guarded
 from handlers.payload import ViewSubmission
+
+
+def _reviewed_class(req: ViewSubmission) -> tuple[str | None, dict[str, str]]:
+    """The class the reviewer gave the lead (None when the modal had no such choice or it was cleared), or an
+    error for a value the modal never offered."""
+    chosen = req.view.value(BlockId.REVIEW_CLASS, ActionId.REVIEW_CLASS_INPUT).selected_option
+    if chosen is None:
+        return None, {}
+    if chosen.value not in {c.value for c in LeadClass}:
+        return None, {BlockId.REVIEW_CLASS: "Choose one of the classes offered."}
+    return chosen.value, {}
 
 
 def register(app: App, deps: Deps) -> None:
@@ -34,6 +46,8 @@ def register(app: App, deps: Deps) -> None:
             errors[BlockId.EDIT_BODY] = "The message can't be empty."
         elif len(text) > BODY_MAX:
             errors[BlockId.EDIT_BODY] = f"The message can be at most {BODY_MAX} characters."
+        reviewed, wrong = _reviewed_class(req)
+        errors |= wrong
         if errors:
             ack(response_action="errors", errors=errors)
             return
@@ -46,6 +60,7 @@ def register(app: App, deps: Deps) -> None:
                 where=ctx.channel,
                 subject=subject,
                 body=text,
+                reviewed_class=reviewed,
             )
         except FollowupError as exc:
             ack(response_action="errors", errors={BlockId.EDIT_BODY: str(exc)})
@@ -109,9 +124,19 @@ def register(app: App, deps: Deps) -> None:
         except ValueError:
             ack(response_action="errors", errors={BlockId.DISMISS_REASON: "Choose a reason."})
             return
+        reviewed, wrong = _reviewed_class(req)
+        if wrong:
+            ack(response_action="errors", errors=wrong)
+            return
         try:
             lifecycle.dismiss(
-                deps, ctx.followup_id, actor=req.actor, reason=reason, note=note, where=ctx.channel
+                deps,
+                ctx.followup_id,
+                actor=req.actor,
+                reason=reason,
+                note=note,
+                where=ctx.channel,
+                reviewed_class=reviewed,
             )
         except FollowupError as exc:
             block = BlockId.DISMISS_NOTE if reason is DismissReason.OTHER else BlockId.DISMISS_REASON

@@ -36,6 +36,15 @@ def load(session: Session, followup_id: int) -> FollowUp:
     return fu
 
 
+def class_review(fu: FollowUp, human: str | None) -> dict[str, Any]:
+    """A reviewer's class for the lead beside the model's, for the audit row (the metrics count how often
+    reviewers keep the model's class); {} when either is missing."""
+    model = next((d.classification for d in reversed(fu.drafts) if d.origin == "ai"), None)
+    if not human or not model:
+        return {}
+    return {"classification": {"model": model, "human": human}}
+
+
 def authorize(deps: Deps, fu: FollowUp, actor: str, *, where: str | None = None) -> None:
     """Owner, the person it was escalated to, or an admin; from a shared channel, whoever it was routed to."""
     if actor in deps.config.slack.admins or actor in (fu.owner_slack_id, fu.escalated_to):

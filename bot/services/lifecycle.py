@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.errors import FollowupError
 from bot.models import FollowUp, Sequence
 from bot.services import sending, sequences
-from bot.services.common import authorize, load, transition
+from bot.services.common import authorize, class_review, load, transition
 from bot.services.deps import Deps
 from bot.states import Action, State
 from bot.triggers import registry
@@ -116,6 +116,7 @@ def dismiss(
     reason: DismissReason,
     note: str | None,
     where: str | None = None,
+    reviewed_class: str | None = None,
 ) -> None:
     note = (note or "").strip() or None
     if reason is DismissReason.OTHER and not note:
@@ -136,7 +137,7 @@ def dismiss(
                 "dismiss_reason": reason.value,
                 "snoozed_until": None,
             },
-            detail={"reason": reason.value, "note": note},
+            detail={"reason": reason.value, "note": note} | class_review(fu, reviewed_class),
         )
         sequences.end_in(
             s,

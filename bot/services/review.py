@@ -17,7 +17,7 @@ from bot.models import CrmWrite, Draft, FollowUp
 from bot.ports import OutgoingEmail
 from bot.records import block_text, one_line
 from bot.services import lifecycle, optout, sending, sequences
-from bot.services.common import authorize, load, transition
+from bot.services.common import authorize, class_review, load, transition
 from bot.services.deps import Deps
 from bot.states import Action, State
 from bot.work.queue import Job, Kind, enqueue
@@ -66,6 +66,7 @@ def claim(
     body: str | None = None,
     detail: dict | None = None,
     authorized: bool = False,
+    reviewed_class: str | None = None,
 ) -> None:
     """Move the follow-up to `sending` (exactly one caller can) and queue the send in the same commit, for
     the first moment the send window and the mailbox's pace allow (the card says when)."""
@@ -76,7 +77,7 @@ def claim(
             authorize(deps, fu, actor, where=where)
         if not fu.owner_email:
             raise FollowupError("This lead has no owner in the CRM, so there is no address to send from.")
-        detail = dict(detail or {})
+        detail = dict(detail or {}) | class_review(fu, reviewed_class)
         if action is Action.EDIT_AND_SEND:
             base = fu.current_draft
             edit = _edit(fu, actor, subject, body, now)

@@ -21,7 +21,7 @@ from bot.errors import FollowupError
 from bot.models import AuditEvent, Draft, FollowUp, Sequence, Suppression
 from bot.ports import Drafter
 from bot.records import DraftOutput, EngagementType, LeadContext, one_line
-from bot.services import budget, cards, lifecycle, sequences
+from bot.services import budget, cards, lifecycle, outcomes, sequences
 from bot.services.common import load
 from bot.services.deps import Deps
 from bot.states import OPEN_STATES, WATCHED_STATES, Action, State
@@ -220,6 +220,11 @@ def scan(deps: Deps, *, scheduled: bool = False) -> ScanResult:
             )
         )
     recheck(deps, ctx, result)
+    try:  # what came of earlier follow-ups (replies, meetings, won deals), for the metrics
+        outcomes.record(deps, ctx)
+    except Exception as exc:
+        log.exception("recording outcomes failed; the next scan tries again")
+        result.check_failures.append(f"outcomes: {exc}")
     with deps.db.session() as s:
         # a nurture waiting for its day does not hold the contact: a new inquiry from them comes first
         waiting = [st.value for st in OPEN_STATES if st is not State.SCHEDULED]

@@ -27,6 +27,32 @@ def _dismiss_values(reason: str, note: str | None = None) -> dict:
     }
 
 
+def test_the_dismiss_modal_asks_what_the_lead_really_is_and_keeps_the_answer_beside_the_models(harness):
+    fid, card = seed_and_scan(harness)[SARAH]
+    harness.click(ActionId.CARD_DISMISS, user=DANA, card=card, value=str(fid))
+    [opened] = harness.slack.wait_for("views.open")
+    view = opened.args["view"]
+    assert_valid_view(view)
+    [select] = [b for b in view["blocks"] if b.get("block_id") == BlockId.REVIEW_CLASS]
+    model = followup(harness, fid).drafts[0].classification
+    assert select["element"]["initial_option"]["value"] == model  # the model's class, preselected
+
+    def submit(value: str):  # type: ignore[no-untyped-def]
+        pick = {"type": "static_select", "selected_option": {"value": value}}
+        values = _dismiss_values("not_a_lead") | {BlockId.REVIEW_CLASS: {ActionId.REVIEW_CLASS_INPUT: pick}}
+        meta = view["private_metadata"]
+        return harness.submit(CallbackId.DISMISS_MODAL, user=DANA, private_metadata=meta, values=values)
+
+    wrong = submit("a-class-the-modal-never-offered")
+    errors = {BlockId.REVIEW_CLASS: "Choose one of the classes offered."}
+    assert wrong.json() == {"response_action": "errors", "errors": errors}
+    assert followup(harness, fid).state == "pending"
+    assert submit("spam").status == 200
+    fu = followup(harness, fid)
+    assert fu.state == "dismissed"
+    assert fu.events[-1].detail["classification"] == {"model": model, "human": "spam"}
+
+
 def _answer_sarah(h, minutes_after_now: int = -30) -> None:
     with h.deps.db.session() as s:
         s.add(

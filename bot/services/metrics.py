@@ -1,0 +1,420 @@
+"""Whether it works, in numbers: outcomes, speed, the human step and health over a period, for everyone or
+narrowed to a rule, a rep, a team or a prompt version. Every figure comes from the app's own records (what it
+triggered, showed, sent and was told) plus the outcomes it read from the CRM (`outcomes`).
+
+A rate is kept as its two counts, so an empty period shows "–" (no data), never a division by zero or a
+misleading 0 %. Each query is bounded by the period on an indexed time column."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from statistics import median
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from bot.models import (
+    AiOutput,
+    AuditEvent,
+    CardMessage,
+    Draft,
+    FollowUp,
+    InboundLead,
+    InboundMessage,
+    Outcome,
+    Suppression,
+    WorkItem,
+)
+from bot.services.common import SYSTEM_ACTORS
+from bot.services.deps import Deps
+from bot.states import Action
+from bot.work.queue import DEAD, Kind
+
+DECISIONS = (Action.APPROVE, Action.EDIT_AND_SEND, Action.SNOOZE, Action.ESCALATE, Action.DISMISS)
+DECISION_NAMES = {
+    Action.APPROVE: "approve",
+    Action.EDIT_AND_SEND: "edit",
+    Action.SNOOZE: "snooze",
+    Action.ESCALATE: "escalate",
+    Action.DISMISS: "dismiss",
+}
+PERIODS = {"week": timedelta(days=7), "month": timedelta(days=30)}
+CRM_KINDS = (Kind.CRM_LOG.value, Kind.CRM_OPTOUT.value, Kind.CRM_SEQUENCE.value)
+
+
+@dataclass(frozen=True)
+class Rate:
+    hits: int
+    total: int
+
+    @property
+    def value(self) -> float | None:
+        return self.hits / self.total if self.total else None
+
+    def __str__(self) -> str:
+        return "–" if self.value is None else f"{self.value:.0%} ({self.hits}/{self.total})"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the numbers are about: a period, and maybe one rule, rep (Slack id), team or prompt version."""
+
+    start: datetime
+    end: datetime
+    rule: str | None = None
+    rep: str | None = None
+    team: str | None = None
+    prompt_version: str | None = None
+
+    @classmethod
+    def last(cls, period: str, now: datetime, **narrow: Any) -> Scope:
+        return cls(start=now - PERIODS[period], end=now, **narrow)
+
+
+@dataclass
+class Report:
+    scope: Scope
+    # outcome
+    sent: int = 0
+    reply_by_touch: dict[int, Rate] = field(default_factory=dict)
+    reply_rate: Rate = Rate(0, 0)
+    meeting_rate: Rate = Rate(0, 0)  # of contacts triggered in the period
+    won_deals: int = 0
+    won_revenue: float = 0.0
+    won_without_other_touch: int = 0  # no email, call or meeting by a person in the 14 days before
+    unsubscribe_rate: Rate = Rate(0, 0)
+    bounce_rate: Rate = Rate(0, 0)
+    # speed
+    inbound_first_response: timedelta | None = None  # median, arrival to a person's first action
+    inbound_answered: int = 0
+    hot_within_hour: Rate = Rate(0, 0)  # business time, as the SLA counts it
+    card_to_decision: timedelta | None = None  # median
+    # the human step
+    decisions: dict[str, Rate] = field(default_factory=dict)  # approve/edit/snooze/escalate/dismiss shares
+    dismiss_reasons: dict[str, int] = field(default_factory=dict)
+    reply_as_written: Rate = Rate(0, 0)
+    reply_edited: Rate = Rate(0, 0)
+    edit_distance: float | None = None  # median share of the AI draft's characters a rep changed
+    classification_reviewed: Rate = Rate(0, 0)  # reviewers who kept the model's class, of those who looked
+    overrides: dict[str, int] = field(default_factory=dict)  # "model → human": count
+    flags_raised: int = 0
+    flags_resolved: dict[str, int] = field(default_factory=dict)  # what happened to flagged drafts
+    # health
+    crm_write_failures: int = 0
+    send_failures: int = 0
+    ai_fallbacks: int = 0
+    cost_by_day: dict[date, float] = field(default_factory=dict)
+
+    @property
+    def cost(self) -> float:
+        return round(sum(self.cost_by_day.values()), 4)
+
+
+def compute(deps: Deps, scope: Scope) -> Report:
+    report = Report(scope=scope)
+    with deps.db.session() as s:
+        narrow = _narrowing(deps, s, scope)
+        _outcomes(s, scope, narrow, report)
+        _speed(deps, s, scope, narrow, report)
+        _human(s, scope, narrow, report)
+        _health(s, scope, narrow, report)
+    return report
+
+
+# --- scope -------------------------------------------------------------------------------------------
+def _narrowing(deps: Deps, s: Session, scope: Scope) -> list[ColumnElement[bool]]:
+    """Conditions on FollowUp for the rule, rep, team and prompt version asked for."""
+    where: list[ColumnElement[bool]] = []
+    if scope.rule:
+        where.append(FollowUp.rule == scope.rule)
+    if scope.rep:
+        where.append(FollowUp.owner_slack_id == scope.rep)
+    if scope.team is not None:
+        team = deps.config.teams.get(scope.team)
+        members = team.members if team else []
+        where.append(func.lower(FollowUp.owner_email).in_(members))
+    if scope.prompt_version:
+        # a follow-up drafted (by the pipeline) with that prompt version; an alias of its own, since this
+        # condition also sits inside queries that join drafts
+        ai = aliased(Draft)
+        where.append(
+            exists().where(
+                ai.followup_id == FollowUp.id, ai.origin == "ai", ai.prompt_version == scope.prompt_version
+            )
+        )
+    return where
+
+
+def _in(column: Any, scope: Scope) -> ColumnElement[bool]:
+    return and_(column >= scope.start, column < scope.end)
+
+
+def _replied() -> ColumnElement[bool]:
+    return or_(
+        exists().where(InboundMessage.followup_id == FollowUp.id, InboundMessage.kind == "reply"),
+        exists().where(Outcome.followup_id == FollowUp.id, Outcome.kind == "reply"),
+    )
+
+
+# --- outcome -------------------------------------------------------------------------------------------
+def _outcomes(s: Session, scope: Scope, narrow: list[ColumnElement[bool]], r: Report) -> None:
+    replied = case((_replied(), 1), else_=0)
+    touch = func.coalesce(FollowUp.touch, 1)
+    rows = s.execute(
+        select(touch, func.count(), func.sum(replied))
+        .where(_in(FollowUp.sent_at, scope), *narrow)
+        .group_by(touch)
+        .order_by(touch)
+    ).all()
+    r.reply_by_touch = {int(t): Rate(int(hits or 0), int(n)) for t, n, hits in rows}
+    r.sent = sum(rate.total for rate in r.reply_by_touch.values())
+    r.reply_rate = Rate(sum(rate.hits for rate in r.reply_by_touch.values()), r.sent)
+
+    met = exists().where(Outcome.followup_id == FollowUp.id, Outcome.kind == "meeting")
+    triggered, booked = s.execute(
+        select(
+            func.count(func.distinct(FollowUp.contact_id)),
+            func.count(func.distinct(case((met, FollowUp.contact_id)))),
+        ).where(_in(FollowUp.triggered_at, scope), *narrow)
+    ).one()
+    r.meeting_rate = Rate(int(booked or 0), int(triggered or 0))
+
+    won = s.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Outcome.amount), 0.0),
+            func.count().filter(Outcome.other_touches == 0),
+        )
+        .join(FollowUp, FollowUp.id == Outcome.followup_id)
+        .where(Outcome.kind == "deal_won", _in(Outcome.at, scope), *narrow)
+    ).one()
+    r.won_deals, r.won_revenue, r.won_without_other_touch = int(won[0]), float(won[1] or 0), int(won[2])
+
+    def suppressed(reason: str) -> ColumnElement[bool]:
+        return exists().where(
+            Suppression.email == func.lower(FollowUp.contact_email),
+            Suppression.reason == reason,
+            Suppression.created_at >= FollowUp.sent_at,
+        )
+
+    unsub, bounced = s.execute(
+        select(
+            func.sum(case((suppressed("unsubscribed"), 1), else_=0)),
+            func.sum(case((suppressed("bounced"), 1), else_=0)),
+        ).where(_in(FollowUp.sent_at, scope), *narrow)
+    ).one()
+    r.unsubscribe_rate, r.bounce_rate = Rate(int(unsub or 0), r.sent), Rate(int(bounced or 0), r.sent)
+
+
+# --- speed ---------------------------------------------------------------------------------------------
+def _speed(deps: Deps, s: Session, scope: Scope, narrow: list[ColumnElement[bool]], r: Report) -> None:
+    leads = s.execute(
+        select(InboundLead.received_at, InboundLead.first_action_at, InboundLead.route)
+        .join(FollowUp, FollowUp.id == InboundLead.followup_id)
+        .where(_in(InboundLead.received_at, scope), InboundLead.state == "done", *narrow)
+    ).all()
+    waits = [acted - got for got, acted, _ in leads if acted is not None]
+    r.inbound_answered = len(waits)
+    r.inbound_first_response = _median_time(waits)
+    hot = [(got, acted) for got, acted, route in leads if route == "hot"]
+    hour = timedelta(hours=1)
+    quick = sum(1 for got, acted in hot if acted is not None and deps.calendar.elapsed(got, acted) <= hour)
+    r.hot_within_hour = Rate(quick, len(hot))
+
+    first_card = (
+        select(CardMessage.followup_id, func.min(CardMessage.created_at).label("posted"))
+        .group_by(CardMessage.followup_id)
+        .subquery()
+    )
+    decided = (
+        select(AuditEvent.followup_id, func.min(AuditEvent.at).label("at"))
+        .where(AuditEvent.action.in_([a.value for a in DECISIONS]), _person(AuditEvent.actor))
+        .group_by(AuditEvent.followup_id)
+        .subquery()
+    )
+    pairs = s.execute(
+        select(first_card.c.posted, decided.c.at)
+        .join(FollowUp, FollowUp.id == first_card.c.followup_id)
+        .join(decided, decided.c.followup_id == FollowUp.id)
+        .where(_in(decided.c.at, scope), *narrow)
+    ).all()
+    r.card_to_decision = _median_time([at - posted for posted, at in pairs if at >= posted])
+
+
+def _person(actor: Any) -> ColumnElement[bool]:
+    return and_(actor.not_in(sorted(SYSTEM_ACTORS)), actor.not_like("drafter:%"))
+
+
+def _median_time(values: list[timedelta]) -> timedelta | None:
+    return timedelta(seconds=round(median(v.total_seconds() for v in values))) if values else None
+
+
+# --- the human step --------------------------------------------------------------------------------------
+def _human(s: Session, scope: Scope, narrow: list[ColumnElement[bool]], r: Report) -> None:
+    counts = dict(
+        s.execute(
+            select(AuditEvent.action, func.count())
+            .join(FollowUp, FollowUp.id == AuditEvent.followup_id)
+            .where(
+                _in(AuditEvent.at, scope),
+                AuditEvent.action.in_([a.value for a in DECISIONS]),
+                _person(AuditEvent.actor),
+                *narrow,
+            )
+            .group_by(AuditEvent.action)
+        ).all()
+    )
+    total = sum(int(n) for n in counts.values())
+    r.decisions = {DECISION_NAMES[a]: Rate(int(counts.get(a.value, 0)), total) for a in DECISIONS}
+    r.dismiss_reasons = {
+        str(reason or "other"): int(n)
+        for reason, n in s.execute(
+            select(FollowUp.dismiss_reason, func.count())
+            .join(
+                AuditEvent,
+                and_(AuditEvent.followup_id == FollowUp.id, AuditEvent.action == Action.DISMISS.value),
+            )
+            .where(_in(AuditEvent.at, scope), _person(AuditEvent.actor), *narrow)
+            .group_by(FollowUp.dismiss_reason)
+        ).all()
+    }
+
+    sent_draft = aliased(Draft)
+    replied = case((_replied(), 1), else_=0)
+    split = s.execute(
+        select(sent_draft.origin, func.count(), func.sum(replied))
+        .select_from(FollowUp)
+        .join(sent_draft, sent_draft.id == FollowUp.sent_draft_id)
+        .where(_in(FollowUp.sent_at, scope), *narrow)
+        .group_by(sent_draft.origin)
+    ).all()
+    by_origin = {origin: Rate(int(hits or 0), int(n)) for origin, n, hits in split}
+    r.reply_as_written, r.reply_edited = by_origin.get("ai", Rate(0, 0)), by_origin.get("edit", Rate(0, 0))
+
+    # how much reps change drafts: the sent edit against the AI draft it replaced (the newest before it)
+    ai_before = (
+        select(func.max(Draft.id))
+        .where(Draft.followup_id == FollowUp.id, Draft.origin == "ai", Draft.id < sent_draft.id)
+        .correlate(FollowUp, sent_draft)
+        .scalar_subquery()
+    )
+    ai_draft = aliased(Draft)
+    edits = s.execute(
+        select(ai_draft.body, sent_draft.body)
+        .select_from(FollowUp)
+        .join(sent_draft, sent_draft.id == FollowUp.sent_draft_id)
+        .join(ai_draft, ai_draft.id == ai_before)
+        .where(_in(FollowUp.sent_at, scope), sent_draft.origin == "edit", *narrow)
+    ).all()
+    distances = [Levenshtein.normalized_distance(before, after) for before, after in edits]
+    r.edit_distance = round(median(distances), 3) if distances else None
+
+    reviews = s.execute(
+        select(AuditEvent.detail)
+        .join(FollowUp, FollowUp.id == AuditEvent.followup_id)
+        .where(_in(AuditEvent.at, scope), AuditEvent.action.in_([a.value for a in DECISIONS]), *narrow)
+        .where(_person(AuditEvent.actor))
+    ).scalars()
+    kept = looked = 0
+    overrides: Counter[str] = Counter()
+    for detail in reviews:
+        review = (detail or {}).get("classification")
+        if not isinstance(review, dict):
+            continue
+        looked += 1
+        if review.get("model") == review.get("human"):
+            kept += 1
+        else:
+            overrides[f"{review.get('model')} → {review.get('human')}"] += 1
+    r.classification_reviewed, r.overrides = Rate(kept, looked), dict(overrides.most_common())
+
+    first_ai = (
+        select(func.min(Draft.id))
+        .where(Draft.followup_id == FollowUp.id, Draft.origin == "ai")
+        .correlate(FollowUp)
+    ).scalar_subquery()
+    flagged_draft = aliased(Draft)
+    flagged = s.execute(
+        select(FollowUp.state, flagged_draft.review_flags, FollowUp.sent_draft_id, flagged_draft.id)
+        .join(flagged_draft, flagged_draft.id == first_ai)
+        .where(_in(FollowUp.created_at, scope), *narrow)
+    ).all()
+    resolved: Counter[str] = Counter()
+    for state, flags, sent_id, draft_id in flagged:
+        if not flags:
+            continue
+        resolved[_resolution(state, sent_id, draft_id)] += 1
+    r.flags_raised, r.flags_resolved = sum(resolved.values()), dict(resolved.most_common())
+
+
+def _resolution(state: str, sent_draft_id: int | None, draft_id: int) -> str:
+    if sent_draft_id is not None:
+        return "sent as drafted" if sent_draft_id == draft_id else "edited, then sent"
+    return {
+        "dismissed": "dismissed",
+        "escalated": "escalated",
+        "resolved": "closed without a send",
+        "snoozed": "snoozed",
+    }.get(state, "still waiting")
+
+
+# --- health --------------------------------------------------------------------------------------------
+def _health(s: Session, scope: Scope, narrow: list[ColumnElement[bool]], r: Report) -> None:
+    followup_scoped = narrow != []
+    crm = (
+        select(func.count())
+        .select_from(WorkItem)
+        .where(
+            WorkItem.kind.in_(CRM_KINDS),
+            _in(WorkItem.updated_at, scope),
+            or_(WorkItem.state == DEAD, WorkItem.attempts > 1),
+        )
+    )
+    if followup_scoped:
+        crm = crm.join(FollowUp, FollowUp.id == WorkItem.followup_id).where(*narrow)
+    r.crm_write_failures = int(s.scalar(crm) or 0)
+    r.send_failures = int(
+        s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .join(FollowUp, FollowUp.id == AuditEvent.followup_id)
+            .where(
+                AuditEvent.action.in_([Action.DELIVERY_FAILED.value, Action.DELIVERY_UNKNOWN.value]),
+                _in(AuditEvent.at, scope),
+                *narrow,
+            )
+        )
+        or 0
+    )
+    claude = aliased(AiOutput)
+    fallbacks = (
+        select(func.count())
+        .select_from(AiOutput)
+        .where(
+            AiOutput.engine == "offline",
+            _in(AiOutput.created_at, scope),
+            exists().where(
+                claude.run_id == AiOutput.run_id, claude.step == AiOutput.step, claude.engine == "claude"
+            ),
+        )
+    )
+    r.ai_fallbacks = int(s.scalar(fallbacks if not followup_scoped else _by_runs(fallbacks, narrow)) or 0)
+    day = func.date(AiOutput.created_at)
+    costs = select(day, func.sum(AiOutput.cost_usd)).where(_in(AiOutput.created_at, scope)).group_by(day)
+    if followup_scoped:
+        costs = _by_runs(costs, narrow)
+    r.cost_by_day = {
+        (d if isinstance(d, date) else date.fromisoformat(str(d))): round(float(c or 0), 4)
+        for d, c in s.execute(costs.order_by(day)).all()
+    }
+
+
+def _by_runs(query: Any, narrow: list[ColumnElement[bool]]) -> Any:
+    """AI outputs of the follow-ups in scope (through their drafts' pipeline runs)."""
+    return query.where(
+        exists().where(Draft.run_id == AiOutput.run_id, FollowUp.id == Draft.followup_id, *narrow, true())
+    )
