@@ -7,6 +7,7 @@ misleading 0 %. Each query is bounded by the period on an indexed time column.""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,6 +18,7 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from bot.errors import FollowupError, NotAllowed
 from bot.models import (
     AiOutput,
     AuditEvent,
@@ -418,3 +420,62 @@ def _by_runs(query: Any, narrow: list[ColumnElement[bool]]) -> Any:
     return query.where(
         exists().where(Draft.run_id == AiOutput.run_id, FollowUp.id == Draft.followup_id, *narrow, true())
     )
+
+
+# --- who may see what (/followup stats) -------------------------------------------------------------------
+MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
+
+
+def asked(deps: Deps, actor: str, words: list[str]) -> tuple[Scope, str]:
+    """`/followup stats [week|month] [@rep | team NAME | all]`: the scope and its title. A rep sees their own
+    numbers; a team's lead sees the team and its members; admins and `[routing] team_lead` see anyone."""
+    period, rest = "week", list(words)
+    if rest and rest[0].lower() in PERIODS:
+        period = rest.pop(0).lower()
+    now = deps.clock.now()
+    heads = {
+        *deps.config.slack.admins,
+        *([deps.config.routing.team_lead] if deps.config.routing.team_lead else []),
+    }
+    leads_of = {name for name, team in deps.config.teams.items() if team.lead == actor}
+    when = "month" if period == "month" else "week"
+    if not rest:
+        return Scope.last(period, now, rep=actor), f"Your {when}: follow-ups"
+    target = rest[0]
+    if target.lower() == "all" and len(rest) == 1:
+        if actor not in heads:
+            raise NotAllowed("Only an admin or the team lead in the config can see everyone's numbers.")
+        return Scope.last(period, now), f"Everyone's {when}: follow-ups"
+    if target.lower() == "team" and len(rest) == 2:
+        name = rest[1]
+        if name not in deps.config.teams:
+            known = ", ".join(sorted(deps.config.teams)) or "none configured"
+            raise FollowupError(f"There is no team “{name[:40]}” (teams: {known}).")
+        if actor not in heads and name not in leads_of:
+            raise NotAllowed(f"Only team {name}'s lead or an admin can see its numbers.")
+        return Scope.last(period, now, team=name), f"Team {name}'s {when}: follow-ups"
+    mention = MENTION.fullmatch(target) if len(rest) == 1 else None
+    if mention is None:
+        raise FollowupError("Try `/followup stats [week|month] [@person | team NAME | all]`.")
+    rep = mention.group(1)
+    if rep != actor and actor not in heads and not _leads(deps, leads_of, rep):
+        raise NotAllowed("You can see your own numbers; a manager or an admin can see a colleague's.")
+    return Scope.last(period, now, rep=rep), f"<@{rep}>'s {when}: follow-ups"
+
+
+def _leads(deps: Deps, teams: set[str], rep: str) -> bool:
+    """Whether `rep` (a Slack id) is in one of `teams`: by the owner address their follow-ups carry."""
+    if not teams:
+        return False
+    members = {m for name in teams for m in deps.config.teams[name].members}
+    with deps.db.session() as s:
+        emails = set(
+            s.scalars(
+                select(func.lower(FollowUp.owner_email))
+                .where(FollowUp.owner_slack_id == rep)
+                .limit(5)
+                .distinct()
+            )
+        )
+    mapped = {email for email, uid in deps.config.slack.users.items() if uid == rep}
+    return bool((emails | mapped) & members)
