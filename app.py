@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
+from pydantic import SecretStr
 from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 
 import handlers
-from bot import logs
+from bot import logs, telemetry
 from bot.adapters.claude import ClaudeSteps
 from bot.adapters.clock import SystemClock
 from bot.adapters.imap import MailboxConfig
@@ -32,6 +33,7 @@ from handlers.deferred import Deferred
 from handlers.gate import Gate
 from handlers.hubspot_webhook import HubSpotWebhook
 from handlers.inbound import InboundEndpoint
+from handlers.metrics import MetricsEndpoint
 from handlers.unsubscribe import Unsubscribe
 
 
@@ -208,4 +210,13 @@ def wsgi_app(runtime: Runtime) -> Gate:
             client_secret.get_secret_value() if client_secret else None,
             runtime.deps.public_url,
         ),
+        metrics=metrics_endpoint(runtime),
     )
+
+
+def metrics_endpoint(runtime: Runtime) -> MetricsEndpoint:
+    return MetricsEndpoint(telemetry.registry(runtime.deps), _secret(runtime.settings.metrics_token))
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None and value.get_secret_value() else None

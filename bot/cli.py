@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from bot.errors import FollowupError
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from app import Runtime
     from bot.clock import FixedClock
 
 cli = typer.Typer(
@@ -225,12 +227,14 @@ def serve() -> None:
             runtime.workers.start()
             scheduler = start_scheduler(runtime.deps, holder=runtime.workers.holder)
         if socket_mode:
-            console.print("followup is running in Socket Mode.")
+            metrics = _serve_metrics(runtime, settings)
+            where = f"; GET /metrics on port {metrics}" if metrics else ""
+            console.print(f"followup is running in Socket Mode{where}.")
             threading.Event().wait()
         else:
             console.print(
                 f"followup is listening on http://0.0.0.0:{server.effective_port} "  # type: ignore[union-attr]
-                "(POST /slack/events, GET /healthz)"
+                "(POST /slack/events, GET /healthz, GET /metrics)"
             )
             server.run()
     except (KeyboardInterrupt, _Stop):
@@ -257,6 +261,7 @@ def work() -> None:
     logs.setup(settings.log_level)
     runtime = build(settings, socket_mode=settings.slack_app_token is not None)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    _serve_metrics(runtime, settings)
     runtime.workers.start()
     scheduler = start_scheduler(runtime.deps, holder=runtime.workers.holder)
     try:
@@ -266,6 +271,21 @@ def work() -> None:
     finally:
         scheduler.shutdown(wait=False)
         runtime.shutdown()
+
+
+def _serve_metrics(runtime: Runtime, settings: Settings) -> int | None:
+    """GET /metrics on METRICS_PORT, for a process with no HTTP port of its own (Socket Mode, or `work`)."""
+    if settings.metrics_port is None:
+        return None
+    import waitress
+
+    from app import metrics_endpoint
+
+    server = waitress.create_server(
+        metrics_endpoint(runtime), host="0.0.0.0", port=settings.metrics_port, threads=2
+    )
+    threading.Thread(target=server.run, name="metrics", daemon=True).start()
+    return int(server.effective_port)  # type: ignore[union-attr]
 
 
 def _start_worker_process() -> subprocess.Popen:
@@ -279,8 +299,13 @@ def _start_worker_process() -> subprocess.Popen:
         except OSError:
             pass
 
+    env = {k: v for k, v in os.environ.items() if k != "METRICS_PORT"}
+    if os.environ.get("METRICS_WORKER_PORT"):  # the worker's own counters, on a port of its own
+        env["METRICS_PORT"] = os.environ["METRICS_WORKER_PORT"]
     return subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import main; main()", "work"], preexec_fn=die_with_parent
+        [sys.executable, "-c", "from bot.cli import main; main()", "work"],
+        preexec_fn=die_with_parent,
+        env=env,
     )
 
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlencode
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import telemetry
 from handlers.payload import (
     HANDLED_EVENTS,
     BlockActions,
@@ -37,6 +38,13 @@ from handlers.payload import (
 log = logging.getLogger(__name__)
 
 PATH = "/slack/events"
+ROUTES = {  # the request-latency histogram's label: a fixed set, whatever paths are asked for
+    PATH: "slack",
+    "/inbound": "inbound",
+    "/hubspot/webhook": "hubspot_webhook",
+    "/healthz": "healthz",
+    "/metrics": "metrics",
+}
 MAX_BODY_BYTES = 1_000_000  # Slack's largest payloads (a view submission carrying a 100-block modal) fit
 TIMESTAMP_WINDOW = 300  # seconds either side, as Slack recommends
 FORM = "application/x-www-form-urlencoded"
@@ -111,6 +119,7 @@ class Gate:
         unsubscribe: Callable[[dict[str, Any], Callable], Iterable[bytes]] | None = None,
         inbound: WSGIApp | None = None,
         hubspot: WSGIApp | None = None,
+        metrics: WSGIApp | None = None,
     ) -> None:
         self.slack = SlackRequestHandler(bolt, path=PATH)
         self.secret, self.slack_api_url = signing_secret, slack_api_url
@@ -118,9 +127,21 @@ class Gate:
         self.unsubscribe = unsubscribe
         self.inbound = inbound
         self.hubspot = hubspot
+        self.metrics = metrics
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        started = time.perf_counter()
+        try:
+            return self._route(environ, start_response)
+        finally:
+            path = str(environ.get("PATH_INFO"))
+            route = "unsubscribe" if path.startswith("/unsubscribe/") else ROUTES.get(path, "other")
+            telemetry.REQUESTS.labels(route).observe(time.perf_counter() - started)
+
+    def _route(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if self.metrics is not None and path == "/metrics":
+            return self.metrics(environ, start_response)
         if path == "/healthz" and method == "GET":
             return _answer(start_response, "200 OK", '{"ok": true}', JSON)
         if self.unsubscribe is not None and str(path).startswith("/unsubscribe/"):

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from bot import telemetry
 from bot.config import Drafting, ModelPrice
 from bot.db import Database
 from bot.errors import FollowupError
@@ -98,6 +99,7 @@ class Ledger:
         """In one transaction: a scan writes a lead's offline steps together, not one commit a step."""
         if not records:
             return
+        telemetry.model_calls(records)
         with self.db.session() as s:
             s.add_all(
                 AiOutput(

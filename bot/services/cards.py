@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from blocks.format import escape, person
+from bot import telemetry
 from bot.errors import ChatDestinationError
 from bot.models import CardMessage, FollowUp, InboundLead
 from bot.services.common import load
@@ -73,6 +74,7 @@ def post_job(deps: Deps, job: Job) -> None:
         return
     try:
         posted = deps.chat.show(fu, channel, kind=kind)
+        telemetry.CARDS.labels(kind).inc()
     except ChatDestinationError as exc:  # retrying can't help until someone invites the app
         log.warning("cannot post to %s: %s", channel, exc, extra={"followup_id": fu.id})
         who = job.payload.get("by") or fu.owner_slack_id

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from bot import telemetry
 from bot.errors import NotAllowed, NotFound, WrongState
 from bot.models import AuditEvent, FollowUp, InboundLead
 from bot.services.deps import Deps
@@ -92,6 +93,7 @@ def transition(
             detail=detail or {},
         )
     )
+    telemetry.transitioned(action.value)
     if by_person(actor):  # a new lead's clock stops at the first thing a person does with its card
         session.execute(
             update(InboundLead)

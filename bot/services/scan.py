@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot import telemetry
 from bot.addresses import BadAddress, single_address
 from bot.drafting import draft_with_fallback
 from bot.drafting.pipeline import Pipeline
@@ -165,6 +166,7 @@ def _store(
             )
             if state is State.PENDING:
                 enqueue(s, Kind.POST_CARD, followup_id=fu.id, now=now)
+        telemetry.TRIGGERS.labels(trigger.rule).inc()
         return fu
     except IntegrityError:  # the same trigger stored a moment ago by another replica
         return None

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot import telemetry
 from bot.config import Work
 from bot.db import Database
 from bot.ports import Clock
@@ -65,6 +66,7 @@ class WorkRunner:
             error = f"{type(exc).__name__}: {exc}"  # kept on the work item, not logged: it may quote data
             where = {"followup_id": job.followup_id, "job_id": job.id, "kind": str(job.kind)}
             limit = self.config.chat_max_attempts if handler.chat else self.config.max_attempts
+            telemetry.FAILURES.labels(str(job.kind), "yes" if job.attempts >= limit else "no").inc()
             if job.attempts >= limit:
                 log.error("giving up after %d attempts (%s)", job.attempts, type(exc).__name__, extra=where)
                 queue.give_up(self.db, job, self.clock.now(), error=error)
