@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -360,6 +361,36 @@ def hubspot_check() -> None:
     console.print(f"{len(checks) - len(failed)} passed, {len(failed)} to fix.")
     if failed:
         raise typer.Exit(1)
+
+
+audit_cli = typer.Typer(help="What the app kept, for compliance reviews.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+@audit_cli.command("export")
+def audit_export(
+    since: Annotated[str, typer.Option(help="The first day to include (YYYY-MM-DD, UTC).")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or jsonl.")] = ExportFormat.JSONL,
+) -> None:
+    """Every AI output, draft, edit, decision and CRM write since a date, in time order, to stdout."""
+    from app import build_deps
+    from bot.services import audit
+
+    try:
+        start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise FollowupError(f"--since must be a date like 2026-11-01, not {since[:40]!r}.") from None
+    deps = build_deps(_settings())
+    try:
+        count = audit.write(deps, start, fmt.value, sys.stdout)
+    finally:
+        deps.db.engine.dispose()
+    err.print(f"{count} records since {start:%Y-%m-%d}.")
 
 
 @cli.command("eval")

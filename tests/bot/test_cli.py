@@ -209,3 +209,49 @@ def test_scan_posts_cards_and_says_what_it_could_not_route(tmp_path, slack):
     assert "no Slack user for" in out.stderr and "no review channel configured" in out.stderr
     again = run("scan", cwd=tmp_path, env=env)
     assert "0 new follow-ups" in again.stdout
+
+
+def test_audit_export_writes_every_record_since_a_date_as_csv_or_json_lines(tmp_path):
+    import csv
+    import io
+    import json
+
+    config = tmp_path / "followup.toml"
+    config.write_text("[budget]\ncards_per_rep_per_day = 0\n")
+    env = {"FOLLOWUP_CONFIG": str(config), "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
+    assert run("seed", cwd=tmp_path, env=env).returncode == 0
+    assert run("scan", cwd=tmp_path, env=env).returncode == 0
+    lines = run("audit", "export", "--since", "2000-01-01", "--format", "jsonl", cwd=tmp_path, env=env)
+    assert lines.returncode == 0, lines.stderr
+    records = [json.loads(line) for line in lines.stdout.splitlines()]
+    kinds = {r["record"] for r in records}
+    assert {"decision", "draft", "ai_output"} <= kinds
+    assert [r["at"] for r in records] == sorted(r["at"] for r in records)  # one stream, in time order
+    drafts = [r for r in records if r["record"] == "draft"]
+    assert all(r["followup_id"] and r["contact_email"] and r["detail"]["body"] for r in drafts)
+    assert f"{len(records)} records since 2000-01-01" in " ".join(lines.stderr.split())
+
+    table = run("audit", "export", "--since", "2000-01-01", "--format", "csv", cwd=tmp_path, env=env)
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert len(rows) == len(records) and rows[0].keys() >= {"at", "followup_id", "record", "actor", "detail"}
+    assert json.loads(rows[0]["detail"]) == records[0]["detail"]
+
+    later = run("audit", "export", "--since", "2999-01-01", cwd=tmp_path, env=env)
+    assert later.returncode == 0 and later.stdout == ""
+    bad = run("audit", "export", "--since", "last tuesday", cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "--since must be a date like 2026-11-01" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_a_csv_cell_that_a_spreadsheet_would_run_as_a_formula_is_defused():
+    from bot.services.audit import _cell
+
+    assert [_cell(v) for v in ("=HYPERLINK(1)", "+1", "-2", "@SUM(A1)", "plain", 3, None)] == [
+        "'=HYPERLINK(1)",
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "plain",
+        3,
+        None,
+    ]
