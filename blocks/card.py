@@ -215,14 +215,17 @@ def _dismiss(value: str) -> ButtonElement:
     return ButtonElement(text="Dismiss", action_id=ActionId.CARD_DISMISS, value=value)
 
 
-def _row(*elements: ButtonElement | StaticSelectElement) -> list[Block]:
-    return [ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=list(elements))]
+def _row(value: str, *elements: ButtonElement | StaticSelectElement) -> list[Block]:
+    """The card's buttons, History last: every card, open or ended, shows how it got where it is."""
+    history = ButtonElement(text="History", action_id=ActionId.CARD_HISTORY, value=value)
+    return [ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=[*elements, history])]
 
 
 def _actions(fu: FollowUpView) -> list[Block]:
     value = str(fu.id)
     if fu.state is State.FAILED:
         return _row(
+            value,
             ButtonElement(text="Retry", action_id=ActionId.CARD_RETRY, value=value, style="primary"),
             _dismiss(value),
         )
@@ -244,13 +247,17 @@ def _actions(fu: FollowUpView) -> list[Block]:
             ),
         )
         mark = ButtonElement(text="It was sent", action_id=ActionId.CARD_MARK_SENT, value=value)
-        return _row(mark, resend, _dismiss(value))
+        return _row(value, mark, resend, _dismiss(value))
     if fu.state is State.SENDING and fu.send_at:
-        return _row(ButtonElement(text="Cancel send", action_id=ActionId.CARD_CANCEL_SEND, value=value))
+        return _row(
+            value, ButtonElement(text="Cancel send", action_id=ActionId.CARD_CANCEL_SEND, value=value)
+        )
     if fu.state is State.SENT and fu.last_error and not fu.crm_logged:
-        return _row(ButtonElement(text="Retry CRM log", action_id=ActionId.CARD_RETRY_LOG, value=value))
+        return _row(
+            value, ButtonElement(text="Retry CRM log", action_id=ActionId.CARD_RETRY_LOG, value=value)
+        )
     if fu.state not in (State.PENDING, State.ESCALATED):
-        return []
+        return _row(value)
     hits = commitments(f"{fu.draft.subject}\n{fu.draft.body}")
     owns = ""
     if hits:  # approving a flagged draft says what the rep is committing to
@@ -279,7 +286,11 @@ def _actions(fu: FollowUpView) -> list[Block]:
             Option(text=label, value=f"{value}:{choice.value}") for choice, label in SNOOZE_LABELS.items()
         ],
     )
-    elements = [approve, ButtonElement(text="Edit", action_id=ActionId.CARD_EDIT, value=value), snooze]
+    elements: list[ButtonElement | StaticSelectElement] = [
+        approve,
+        ButtonElement(text="Edit", action_id=ActionId.CARD_EDIT, value=value),
+        snooze,
+    ]
     if fu.state is State.PENDING:
         if has_signal(fu.draft.review_flags):  # someone else should see it first: Escalate leads
             approve.style = None
@@ -290,7 +301,7 @@ def _actions(fu: FollowUpView) -> list[Block]:
         else:
             elements.append(ButtonElement(text="Escalate", action_id=ActionId.CARD_ESCALATE, value=value))
     elements.append(_dismiss(value))
-    return [ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=elements)]
+    return _row(value, *elements)
 
 
 def card_blocks(fu: FollowUpView, *, escalation: bool = False, alert: bool = False) -> list[Block]:
@@ -326,6 +337,7 @@ def card_blocks(fu: FollowUpView, *, escalation: bool = False, alert: bool = Fal
         return [
             *blocks,
             ContextBlock(elements=[MarkdownTextObject(text=clip(status or fu.state.value, 2900))]),
+            *_row(str(fu.id)),
         ]
     blocks += _details(fu)
     if status:

@@ -18,6 +18,7 @@ class ActionId(StrEnum):
     CARD_RETRY_LOG = "followup-card-retry-log"
     CARD_CANCEL_SEND = "followup-card-cancel-send"
     CARD_OPEN_ORIGINAL = "followup-card-open-original"
+    CARD_HISTORY = "followup-card-history"
     STATUS_OPEN_CARD = "followup-status-open-card"
     EDIT_SUBJECT_INPUT = "followup-edit-subject-input"
     EDIT_BODY_INPUT = "followup-edit-body-input"
@@ -52,6 +53,7 @@ class CallbackId(StrEnum):
     ESCALATE_MODAL = "followup-escalate-modal"
     DISMISS_MODAL = "followup-dismiss-modal"
     LEAD_MODAL = "followup-lead-modal"
+    HISTORY_MODAL = "followup-history-modal"
 
 
 class SnoozeChoice(StrEnum):

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from blocks.history import history_modal
 from blocks.ids import ActionId
 from blocks.modals import ModalContext, dismiss_modal, edit_modal, escalate_modal
-from bot.services import review, snooze
+from bot.services import history, review, snooze
 from bot.services.common import check_can
 from bot.services.deps import Deps
 from bot.services.lifecycle import DISMISS_LABELS
@@ -52,6 +53,11 @@ def register(app: App, deps: Deps, deferred: Deferred) -> None:
         reasons = {r.value: label for r, label in DISMISS_LABELS.items()}
         client.views_open(trigger_id=req.trigger_id, view=dismiss_modal(fu, ctx, reasons))
 
+    def show_history(req: BlockActions, client: WebClient) -> None:
+        fu, records = history.timeline(deps, req.followup_id, actor=req.actor, where=req.card[0])
+        client.views_open(trigger_id=req.trigger_id, view=history_modal(fu, records))
+
+    app.action(ActionId.CARD_HISTORY)(**deferred.after_ack(ActionId.CARD_HISTORY, show_history))
     app.action(ActionId.CARD_SNOOZE)(**deferred.after_ack(ActionId.CARD_SNOOZE, snooze_card))
     app.action(ActionId.CARD_EDIT)(**deferred.after_ack(ActionId.CARD_EDIT, edit))
     app.action(ActionId.CARD_ESCALATE)(**deferred.after_ack(ActionId.CARD_ESCALATE, escalate))

@@ -36,10 +36,20 @@ COLUMNS = [
 BATCH = 2000
 
 
-def rows(deps: Deps, since: datetime) -> Iterator[dict[str, Any]]:
+def rows(deps: Deps, since: datetime, followup_id: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every record since `since` (of one follow-up, when given), in time order."""
     with deps.db.session() as s:
-        streams = [_events(s, since), _drafts(s, since), _ai_outputs(s, since), _crm_writes(s, since)]
-        yield from heapq.merge(*streams, key=lambda row: (row["at"], row["record"]))
+        streams = [
+            _events(s, since, followup_id),
+            _drafts(s, since, followup_id),
+            _ai_outputs(s, since, followup_id),
+            _crm_writes(s, since, followup_id),
+        ]
+        yield from heapq.merge(*streams, key=lambda row: (row["at"], ORDER[row["record"]]))
+
+
+# records of the same instant: what the model said, the draft it made, the decision, then the CRM
+ORDER = {"ai_output": 0, "draft": 1, "edit": 2, "decision": 3, "crm_write": 4}
 
 
 WHO = (FollowUp.rule, FollowUp.contact_email, FollowUp.owner_email)
@@ -49,13 +59,15 @@ def _about(fid: int | None, rule: str | None, email: str | None, owner: str | No
     return {"followup_id": fid, "rule": rule, "contact_email": email, "owner": owner}
 
 
-def _events(s: Session, since: datetime) -> Iterator[dict[str, Any]]:
+def _events(s: Session, since: datetime, followup_id: int | None) -> Iterator[dict[str, Any]]:
     query = (
         select(AuditEvent, *WHO)
         .outerjoin(FollowUp, FollowUp.id == AuditEvent.followup_id)
         .where(AuditEvent.at >= since)
         .order_by(AuditEvent.at, AuditEvent.id)
     )
+    if followup_id is not None:
+        query = query.where(AuditEvent.followup_id == followup_id)
     for e, *who in s.execute(query.execution_options(yield_per=BATCH)):
         yield {
             "at": e.at,
@@ -69,13 +81,15 @@ def _events(s: Session, since: datetime) -> Iterator[dict[str, Any]]:
         }
 
 
-def _drafts(s: Session, since: datetime) -> Iterator[dict[str, Any]]:
+def _drafts(s: Session, since: datetime, followup_id: int | None) -> Iterator[dict[str, Any]]:
     query = (
         select(Draft, *WHO)
         .outerjoin(FollowUp, FollowUp.id == Draft.followup_id)
         .where(Draft.created_at >= since)
         .order_by(Draft.created_at, Draft.id)
     )
+    if followup_id is not None:
+        query = query.where(Draft.followup_id == followup_id)
     for d, *who in s.execute(query.execution_options(yield_per=BATCH)):
         yield {
             "at": d.created_at,
@@ -98,7 +112,7 @@ def _drafts(s: Session, since: datetime) -> Iterator[dict[str, Any]]:
         }
 
 
-def _ai_outputs(s: Session, since: datetime) -> Iterator[dict[str, Any]]:
+def _ai_outputs(s: Session, since: datetime, followup_id: int | None) -> Iterator[dict[str, Any]]:
     # the follow-up a pipeline run drafted (a run whose draft was never stored has none)
     drafted = select(Draft.followup_id).where(Draft.run_id == AiOutput.run_id).limit(1).scalar_subquery()
     query = (
@@ -108,6 +122,9 @@ def _ai_outputs(s: Session, since: datetime) -> Iterator[dict[str, Any]]:
         .order_by(AiOutput.created_at, AiOutput.id)
         .execution_options(yield_per=BATCH)
     )
+    if followup_id is not None:  # one follow-up's runs: through its drafts (ai_outputs.run_id is indexed)
+        runs = select(Draft.run_id).where(Draft.followup_id == followup_id, Draft.run_id.is_not(None))
+        query = query.where(AiOutput.run_id.in_(runs))
     for out, fid, *who in s.execute(query):
         yield {
             "at": out.created_at,
@@ -137,13 +154,15 @@ def _ai_outputs(s: Session, since: datetime) -> Iterator[dict[str, Any]]:
         }
 
 
-def _crm_writes(s: Session, since: datetime) -> Iterator[dict[str, Any]]:
+def _crm_writes(s: Session, since: datetime, followup_id: int | None) -> Iterator[dict[str, Any]]:
     query = (
         select(CrmWrite, *WHO)
         .outerjoin(FollowUp, FollowUp.id == CrmWrite.followup_id)
         .where(CrmWrite.created_at >= since)
         .order_by(CrmWrite.created_at, CrmWrite.id)
     )
+    if followup_id is not None:
+        query = query.where(CrmWrite.followup_id == followup_id)
     for w, *who in s.execute(query.execution_options(yield_per=BATCH)):
         yield {
             "at": w.created_at,

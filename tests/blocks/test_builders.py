@@ -95,15 +95,17 @@ def test_buttons_follow_the_state():
         ActionId.CARD_SNOOZE,
         ActionId.CARD_ESCALATE,
         ActionId.CARD_DISMISS,
+        ActionId.CARD_HISTORY,
     ]
     escalated = make(State.ESCALATED, **STATES[State.ESCALATED])
     assert ActionId.CARD_ESCALATE not in action_ids(to_dicts(card_blocks(escalated)))
     assert action_ids(to_dicts(card_blocks(make(State.FAILED, **STATES[State.FAILED])))) == [
         ActionId.CARD_RETRY,
         ActionId.CARD_DISMISS,
+        ActionId.CARD_HISTORY,
     ]
     for state in (State.SENT, State.SENDING, State.SNOOZED):
-        assert action_ids(to_dicts(card_blocks(make(state, **STATES[state])))) == []
+        assert action_ids(to_dicts(card_blocks(make(state, **STATES[state])))) == [ActionId.CARD_HISTORY]
 
 
 def test_user_text_cannot_inject_mentions():

@@ -106,7 +106,8 @@ def test_an_approved_send_can_be_pulled_back_before_its_time(harness):
     card = card_of(h, fid)
     blocks = last_update_for(h, card)
     assert [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == [
-        ActionId.CARD_CANCEL_SEND
+        ActionId.CARD_CANCEL_SEND,
+        ActionId.CARD_HISTORY,
     ]
     assert h.click(ActionId.CARD_CANCEL_SEND, user=DANA, card=card, value=str(fid)).status == 200
     settle(h)

@@ -28,6 +28,7 @@ def test_scan_posts_a_card_to_the_owners_dm(harness):
         ActionId.CARD_SNOOZE,
         ActionId.CARD_ESCALATE,
         ActionId.CARD_DISMISS,
+        ActionId.CARD_HISTORY,
     ]
     assert followup(harness, fid).state == "pending"
 
@@ -56,7 +57,7 @@ def test_approve_sends_once_logs_to_crm_and_updates_the_card(harness):
     blocks = last_update_for(harness, card)
     assert_valid_blocks(blocks)
     assert f"Sent by <@{DANA}>" in texts(blocks) and "logged to CRM" in texts(blocks)
-    assert action_ids(blocks) == []  # buttons removed
+    assert action_ids(blocks) == [ActionId.CARD_HISTORY]  # buttons removed, but for History
     assert [e.action for e in fu.events] == ["create", "approve", "delivered"]
 
 
@@ -118,7 +119,7 @@ def test_failed_send_keeps_the_followup_and_offers_retry(harness):
     blocks = last_update_for(harness, card)
     assert_valid_blocks(blocks)
     assert "Relay access denied" in texts(blocks)
-    assert action_ids(blocks) == [ActionId.CARD_RETRY, ActionId.CARD_DISMISS]
+    assert action_ids(blocks) == [ActionId.CARD_RETRY, ActionId.CARD_DISMISS, ActionId.CARD_HISTORY]
 
     harness.mailbox.reject_with = None
     harness.click(ActionId.CARD_RETRY, user=DANA, card=card, value=str(fid))

@@ -103,3 +103,33 @@ def test_a_forged_submission_past_the_modal_limits_is_refused_inline(harness):
     fu = followup(harness, fid)
     assert fu.state == "pending" and len(fu.drafts) == 1
     assert harness.mailbox.messages == []
+
+
+def test_history_shows_the_ai_steps_the_edit_as_a_diff_the_decisions_and_the_final_text(harness):
+    fid, card = seed_and_scan(harness)[SARAH]
+    meta = _open_modal(harness, fid, card)["private_metadata"]
+    ai_body = followup(harness, fid).current_draft.body
+    body = ai_body.replace("\n\n", "\n\nOne more line about Thursday.\n\n", 1)
+    assert harness.submit(CallbackId.EDIT_MODAL, user=DANA, private_metadata=meta,
+                          values=_values("Demo on Thursday", body)).status == 200  # fmt: skip
+    harness.mailbox.wait_for(1)
+    settle(harness)
+    harness.slack.calls.clear()
+    assert harness.click(ActionId.CARD_HISTORY, user=DANA, card=card, value=str(fid)).status == 200
+    [opened] = harness.slack.wait_for("views.open")
+    view = opened.args["view"]
+    assert_valid_view(view)
+    assert view["callback_id"] == CallbackId.HISTORY_MODAL and view["title"]["text"] == "History"
+    shown = texts(view["blocks"])
+    assert "*classify* by offline" in shown and "*draft* by offline" in shown  # every pipeline step
+    assert "*AI draft*" in shown
+    assert f"*Edited by <@{DANA}>*: “Demo on Thursday”" in shown
+    assert "+One more line about Thursday." in shown  # the edit as a diff
+    assert f"*Edited and approved* by <@{DANA}> → sending" in shown
+    assert "*Delivered to the mail server*" in shown
+    assert "*Final text, sent" in shown and "Demo on Thursday" in shown
+    # someone who cannot see the card cannot open its history
+    harness.click(ActionId.CARD_HISTORY, user=OTHER, card=card, value=str(fid), response="no")
+    [refusal] = harness.slack.wait_for_response(1)
+    assert "Only the follow-up's owner" in refusal["text"]
+    assert len(harness.slack.of("views.open")) == 1

@@ -98,7 +98,7 @@ def test_dismiss_asks_why_and_the_card_says_who_and_why(harness):
     blocks = last_update_for(harness, card)
     assert_valid_blocks(blocks)
     assert f"Dismissed by <@{DANA}>: Not a real lead: Student doing research" in texts(blocks)
-    assert action_ids(blocks) == []
+    assert action_ids(blocks) == [ActionId.CARD_HISTORY]
 
     harness.click(ActionId.CARD_APPROVE, user=DANA, card=card, value=str(fid), response="late")
     [refusal] = harness.slack.wait_for_response(1)
@@ -116,7 +116,7 @@ def test_a_scan_resolves_what_was_answered_another_way_and_updates_the_card(harn
     blocks = last_update_for(harness, card)
     assert_valid_blocks(blocks)
     assert "No longer needed — They got an answer another way: a call on" in texts(blocks)
-    assert action_ids(blocks) == []
+    assert action_ids(blocks) == [ActionId.CARD_HISTORY]
 
 
 def test_a_send_is_refused_when_the_lead_was_answered_meanwhile(harness):
@@ -144,7 +144,12 @@ def test_an_unanswered_send_is_never_repeated_without_a_person(harness):
     blocks = last_update_for(harness, card)
     assert_valid_blocks(blocks)
     assert "Maybe sent." in texts(blocks)
-    assert action_ids(blocks) == [ActionId.CARD_MARK_SENT, ActionId.CARD_RESEND, ActionId.CARD_DISMISS]
+    assert action_ids(blocks) == [
+        ActionId.CARD_MARK_SENT,
+        ActionId.CARD_RESEND,
+        ActionId.CARD_DISMISS,
+        ActionId.CARD_HISTORY,
+    ]
     harness.clock.advance(timedelta(hours=1))  # time passes, workers keep running: nothing is re-sent
     settle(harness)
     assert len(harness.mailbox.messages) == 1

@@ -24,7 +24,9 @@ def test_snooze_until_tomorrow_nine_in_the_reps_zone(harness):
     blocks = last_update_for(harness, card)
     assert_valid_blocks(blocks)
     assert "Snoozed until" in texts(blocks)
-    assert action_ids(blocks) == [] and len(blocks) == 2  # collapsed: header + status
+    assert (
+        action_ids(blocks) == [ActionId.CARD_HISTORY] and len(blocks) == 3
+    )  # collapsed: header, status, History
 
 
 def test_snoozed_followup_resurfaces_as_a_fresh_card_after_a_restart(harness):
