@@ -24,7 +24,7 @@ from bot.drafting.pipeline import Pipeline
 from bot.drafting.style import style_source
 from bot.errors import ConfigError
 from bot.ports import CRM, Clock
-from bot.services import cards, intake, optout, review, sequences, writeback
+from bot.services import cards, intake, optout, reports, review, sequences, writeback
 from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.work.queue import Kind
@@ -142,6 +142,7 @@ def work_runner(deps: Deps, deferred: Deferred | None = None, *, holder: str | N
         Kind.CRM_OPTOUT: Handler(partial(optout.crm_job, deps)),
         Kind.CRM_SEQUENCE: Handler(partial(sequences.crm_job, deps)),
         Kind.INBOUND: Handler(partial(intake.process_job, deps)),
+        Kind.DIGEST: Handler(partial(reports.digest_job, deps), chat=True),
         Kind.NOTIFY: Handler(partial(cards.notify_job, deps), chat=True),
         Kind.CRM_LOG: Handler(
             partial(writeback.writeback_job, deps), give_up=partial(writeback.writeback_gave_up, deps)

@@ -221,6 +221,12 @@ def _row(value: str, *elements: ButtonElement | StaticSelectElement) -> list[Blo
     return [ActionsBlock(block_id=BlockId.CARD_ACTIONS, elements=[*elements, history])]
 
 
+def card_actions(fu: FollowUpView) -> list[ActionsBlock]:
+    """The card's button row as the card shows it (App Home gives each follow-up's row a block id of its
+    own)."""
+    return [b for b in _actions(fu) if isinstance(b, ActionsBlock)]
+
+
 def _actions(fu: FollowUpView) -> list[Block]:
     value = str(fu.id)
     if fu.state is State.FAILED:

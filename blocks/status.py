@@ -11,8 +11,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from blocks.card import card_actions
 from blocks.format import clip, escape, line, slack_date
-from blocks.ids import COMMAND, ActionId
+from blocks.ids import COMMAND, ActionId, BlockId
 from bot.snapshot import FollowUpView, QueueView
 
 PER_GROUP = 8
@@ -33,8 +34,11 @@ def _item(fu: FollowUpView, extra: str = "") -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=text), accessory=accessory)
 
 
-def status_blocks(queue: QueueView) -> list[Block]:
-    """The groups in the order they are shown, each with its full count and its first few follow-ups."""
+def status_blocks(
+    queue: QueueView, *, with_actions: bool = False, max_blocks: int = MAX_BLOCKS
+) -> list[Block]:
+    """The groups in the order they are shown, each with its full count and its first few follow-ups; with
+    `with_actions` (App Home), each follow-up also carries its card's buttons."""
     groups, totals = queue.groups, queue.counts
     blocks: list[Block] = [HeaderBlock(text="Your follow-ups")]
     counts = " · ".join(f"{title}: {totals.get(title, len(items))}" for title, items in groups.items())
@@ -47,7 +51,8 @@ def status_blocks(queue: QueueView) -> list[Block]:
     if not any(groups.values()):
         blocks.append(SectionBlock(text=MarkdownTextObject(text="Nothing waiting for you. :tada:")))
         return blocks
-    shown = groups_fitting(groups, budget=MAX_BLOCKS - len(blocks))
+    per_item = 2 if with_actions else 1
+    shown = groups_fitting(groups, budget=max_blocks - len(blocks), per_item=per_item)
     for title, items in groups.items():
         if not items:
             continue
@@ -62,21 +67,25 @@ def status_blocks(queue: QueueView) -> list[Block]:
                 else ""
             )
             blocks.append(_item(fu, extra))
+            if with_actions:
+                for row in card_actions(fu):
+                    row.block_id = f"{BlockId.CARD_ACTIONS}-{fu.id}"  # unique within the view
+                    blocks.append(row)
         if total > shown[title]:
             more = f"…and {total - shown[title]} more"
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return blocks
 
 
-def groups_fitting(groups: dict[str, list[FollowUpView]], budget: int) -> dict[str, int]:
+def groups_fitting(groups: dict[str, list[FollowUpView]], budget: int, per_item: int = 1) -> dict[str, int]:
     """How many items of each group fit in `budget` blocks: a title and a "more" line per group first,
-    then up to PER_GROUP items each, in display order."""
+    then up to PER_GROUP items each (of `per_item` blocks), in display order."""
     present = [title for title, items in groups.items() if items]
     left = budget - 2 * len(present)
     shown = {title: 0 for title in groups}
     for title in present:
-        shown[title] = max(0, min(len(groups[title]), PER_GROUP, left))
-        left -= shown[title]
+        shown[title] = max(0, min(len(groups[title]), PER_GROUP, left // per_item))
+        left -= shown[title] * per_item
     return shown
 
 

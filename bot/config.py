@@ -224,6 +224,18 @@ class Routing(_Section):
         return [v.strip().lower() for v in value]
 
 
+class Reports(_Section):
+    """The weekly digest, and where charts are uploaded (people see a chart in App Home when they can see
+    the channel it was shared to)."""
+
+    digest_channel: str | None = Field(default=None, description="Channel id for the weekly digest.")
+    digest_weekday: Annotated[int, Field(ge=0, le=6)] = 0  # Monday, in the team's time zone
+    digest_hour: Annotated[int, Field(ge=0, le=23)] = 9
+    chart_channel: str | None = Field(
+        default=None, description="Where App Home's charts are shared (default: the digest channel)."
+    )
+
+
 class Team(_Section):
     """A sales team, for the metrics: its members, and the manager who may see their numbers."""
 
@@ -410,6 +422,7 @@ class FollowupConfig(_Section):
     inbound: Inbound = Field(default_factory=Inbound)
     routing: Routing = Field(default_factory=Routing)
     teams: dict[str, Team] = Field(default_factory=dict)
+    reports: Reports = Field(default_factory=Reports)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     work: Work = Field(default_factory=Work)
     hubspot: HubSpotConfig = Field(default_factory=HubSpotConfig)

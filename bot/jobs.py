@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.adapters.imap import MailboxError
-from bot.services import budget, intake, replies, scan, snooze, touches
+from bot.services import budget, intake, replies, reports, scan, snooze, touches
 from bot.services.deps import Deps
 from bot.work import leases
 
@@ -62,6 +62,8 @@ def run_due_work(deps: Deps, *, holder: str) -> list[int] | None:
     budget.release(deps)  # a new working day: each rep's best queued cards
     if intake.check_sla(deps):
         log.info("hot leads past their response time: owners reminded or escalated")
+    if reports.digest_due(deps):
+        log.info("the weekly digest is queued")
     return back
 
 

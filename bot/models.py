@@ -55,6 +55,10 @@ class FollowUp(Base):
         Index("ix_followups_owner_state", "owner_slack_id", "state", "triggered_at"),
         Index("ix_followups_escalated_state", "escalated_to", "state", "triggered_at"),
         Index("ix_followups_sent_by_at", "sent_by", "sent_at"),
+        # the metrics read a period of follow-ups by when they were sent, triggered or created
+        Index("ix_followups_sent_at", "sent_at"),
+        Index("ix_followups_triggered_at", "triggered_at"),
+        Index("ix_followups_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -276,7 +280,7 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), index=True)
-    at: Mapped[datetime]
+    at: Mapped[datetime] = mapped_column(index=True)  # the metrics and the audit export read by period
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(40))
     from_state: Mapped[str | None] = mapped_column(String(20))
@@ -391,6 +395,7 @@ class InboundLead(Base):
         UniqueConstraint("source", "moment", name="uq_inbound_leads_source_moment"),
         Index("ix_inbound_leads_email_received", "email", "received_at"),
         Index("ix_inbound_leads_route_state", "route", "state"),
+        Index("ix_inbound_leads_received_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -456,4 +461,20 @@ class Outcome(Base):
     amount: Mapped[float | None] = mapped_column(Float())  # a won deal's amount
     # a won deal: emails, calls and meetings by people (not this app) in the 14 days before it closed
     other_touches: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class Report(Base):
+    """A chart or digest sent to Slack: one per kind and key (a week's digest is posted once, whichever
+    replica gets there first; a chart uploaded this hour is reused by every App Home opened in it)."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_reports_kind_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "chart" | "digest"
+    key: Mapped[str] = mapped_column(String(100))  # the chart's team and hour; the digest's week
+    file_id: Mapped[str | None] = mapped_column(String(40))  # the uploaded chart (Slack file id)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))  # the digest message
     created_at: Mapped[datetime]

@@ -209,3 +209,15 @@ class Chat(Protocol):
     def notify(self, user_id: str, text: str) -> None:
         """A short private note to a person."""
         ...
+
+    def upload_image(self, png: bytes, *, filename: str, title: str, channel: str | None) -> str:
+        """Upload a PNG (shared to `channel`, or kept private to the app); returns its file id."""
+        ...
+
+    def post_blocks(self, channel: str, blocks: list[dict], text: str) -> str:
+        """Post a message; returns its ts."""
+        ...
+
+    def publish_home(self, user_id: str, blocks: list[dict]) -> None:
+        """Show the blocks on the person's App Home tab."""
+        ...

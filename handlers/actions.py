@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from blocks.history import history_modal
 from blocks.ids import ActionId
 from blocks.modals import ModalContext, dismiss_modal, edit_modal, escalate_modal
-from bot.services import history, review, snooze
+from bot.services import history, reports, review, snooze
 from bot.services.common import check_can
 from bot.services.deps import Deps
 from bot.services.lifecycle import DISMISS_LABELS
@@ -38,6 +38,7 @@ def register(app: App, deps: Deps, deferred: Deferred) -> None:
 
     def snooze_card(req: BlockActions) -> None:
         snooze.snooze(deps, req.followup_id, actor=req.actor, choice=req.snooze_choice, where=req.card[0])
+        _home_again(deps, req)
 
     def edit(req: BlockActions, client: WebClient) -> None:
         fu, ctx = _modal_target(deps, req, Action.EDIT_AND_SEND)
@@ -73,9 +74,16 @@ def register(app: App, deps: Deps, deferred: Deferred) -> None:
 def _decision(deps: Deps, service: Callable[..., None]) -> Callable[..., None]:
     def decide(req: BlockActions) -> None:
         service(deps, req.followup_id, actor=req.actor, where=req.card[0])
+        _home_again(deps, req)
 
     decide.__name__ = service.__name__
     return decide
+
+
+def _home_again(deps: Deps, req: BlockActions) -> None:
+    """A button clicked in App Home: show the Home again as it is now (a card updates itself)."""
+    if req.container is not None and req.container.type == "view":
+        reports.publish_home(deps, req.actor)
 
 
 def _modal_target(deps: Deps, req: BlockActions, what: Action) -> tuple[FollowUpView, ModalContext]:

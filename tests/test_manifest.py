@@ -28,6 +28,7 @@ def test_manifest_declares_what_the_app_uses(manifest):
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
         "chat:write",
         "commands",
+        "files:write",
         "users:read",
         "users:read.email",
     ]

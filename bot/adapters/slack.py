@@ -111,6 +111,18 @@ class SlackChat:
     def notify(self, user_id: str, text: str) -> None:
         self.client.chat_postMessage(channel=user_id, text=text)
 
+    def upload_image(self, png: bytes, *, filename: str, title: str, channel: str | None) -> str:
+        """Slack's current upload flow (files.getUploadURLExternal, the upload, files.completeUploadExternal),
+        as slack_sdk's files_upload_v2 runs it."""
+        done = self.client.files_upload_v2(content=png, filename=filename, title=title, channel=channel)
+        return str(done["file"]["id"])
+
+    def post_blocks(self, channel: str, blocks: list[dict], text: str) -> str:
+        return str(self.client.chat_postMessage(channel=channel, blocks=blocks, text=text)["ts"])
+
+    def publish_home(self, user_id: str, blocks: list[dict]) -> None:
+        self.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
+
     def refresh(self, followup: FollowUpView, card: CardRef) -> None:
         blocks = to_dicts(
             card_blocks(followup, escalation=card.kind == "escalation", alert=card.kind == "alert")

@@ -422,6 +422,25 @@ def _by_runs(query: Any, narrow: list[ColumnElement[bool]]) -> Any:
     )
 
 
+def first_response_trend(deps: Deps, scope: Scope, weeks: int = 8) -> list[tuple[date, timedelta | None]]:
+    """The median first response to inbound leads in each of the `weeks` weeks up to the scope's end."""
+    start = scope.end - timedelta(weeks=weeks)
+    wide = Scope(start=start, end=scope.end, rule=scope.rule, rep=scope.rep, team=scope.team)
+    with deps.db.session() as s:
+        narrow = _narrowing(deps, s, wide)
+        rows = s.execute(
+            select(InboundLead.received_at, InboundLead.first_action_at)
+            .join(FollowUp, FollowUp.id == InboundLead.followup_id)
+            .where(_in(InboundLead.received_at, wide), InboundLead.first_action_at.is_not(None), *narrow)
+        ).all()
+    buckets: list[list[timedelta]] = [[] for _ in range(weeks)]
+    for got, acted in rows:
+        if acted is not None:
+            n = min(weeks - 1, int((got - start) / timedelta(weeks=1)))
+            buckets[n].append(acted - got)
+    return [((start + timedelta(weeks=n)).date(), _median_time(b)) for n, b in enumerate(buckets)]
+
+
 # --- who may see what (/followup stats) -------------------------------------------------------------------
 MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
 

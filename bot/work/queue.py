@@ -24,11 +24,12 @@ class Kind(StrEnum):
     NOTIFY = "notify"  # a DM to a person (the owner, when their lead replied)
     CRM_SEQUENCE = "crm_sequence"  # mark a contact whose sequence completed without a reply
     INBOUND = "inbound"  # a new lead, stored on arrival: dedupe, match, route, alert
+    DIGEST = "digest"  # the weekly digest, once a week
 
 
 # Two lanes, each with threads of its own, so sends hung on a mail server never delay what a person waits for
 INTERACTIVE = frozenset({Kind.SLACK, Kind.POST_CARD, Kind.REFRESH_CARDS, Kind.NOTIFY, Kind.INBOUND})
-SLOW = frozenset({Kind.SEND, Kind.CRM_LOG, Kind.CRM_OPTOUT, Kind.CRM_SEQUENCE})
+SLOW = frozenset({Kind.SEND, Kind.CRM_LOG, Kind.CRM_OPTOUT, Kind.CRM_SEQUENCE, Kind.DIGEST})
 
 
 QUEUED, CLAIMED, DONE, DEAD = "queued", "claimed", "done", "dead"

@@ -49,6 +49,11 @@ class FakeSlack:
     fail_once: dict[str, bool] = field(default_factory=dict)  # method -> its next call gets a 503
     refused: list[Call] = field(default_factory=list)  # calls answered 429 or 503, for the client to retry
     fail_channels: dict[str, str] = field(default_factory=dict)  # channel -> error code for chat.postMessage
+    # the file upload flow: files.getUploadURLExternal reserves an id, the bytes go to its upload URL, and
+    # files.completeUploadExternal finishes it (shared to a channel, or kept private)
+    reserved: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> filename, length
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes received
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # completed: file id -> title, channel
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -96,6 +101,19 @@ class FakeSlack:
     def install(self) -> None:
         self.server.expect_request(re.compile(r"^/api/.+")).respond_with_handler(self._api)
         self.server.expect_request(re.compile(r"^/response/.+")).respond_with_handler(self._response_url)
+        self.server.expect_request(re.compile(r"^/upload/v1/.+"), method="POST").respond_with_handler(
+            self._upload
+        )
+
+    def _upload(self, request: Request) -> Response:
+        file_id = request.path.rsplit("/", 1)[1]
+        data = request.get_data()
+        with self._lock:
+            reserved = self.reserved.get(file_id)
+            if reserved is None or len(data) != reserved["length"]:
+                return Response("invalid upload", status=400)
+            self.uploads[file_id] = data
+        return Response(f"OK - {len(data)}", status=200)
 
     def _response_url(self, request: Request) -> Response:
         with self._lock:
@@ -148,9 +166,17 @@ class FakeSlack:
                 )
         return None
 
-    @staticmethod
-    def _limits(method: str, args: dict[str, Any]) -> str | None:
-        """Slack's own refusals for messages and views that break Block Kit's limits."""
+    def _limits(self, method: str, args: dict[str, Any]) -> str | None:
+        """Slack's own refusals for messages and views that break Block Kit's limits, or that show an
+        uploaded image Slack does not have."""
+        blocks = args.get("blocks") or (args.get("view") or {}).get("blocks") or []
+        with self._lock:
+            shown = [
+                b["slack_file"].get("id") for b in blocks if b.get("type") == "image" and "slack_file" in b
+            ]
+            missing = [file_id for file_id in shown if file_id not in self.files]
+        if missing:
+            return "invalid_blocks"
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             if len(args.get("text") or "") > 40_000:
                 return "msg_too_long"
@@ -216,6 +242,34 @@ class FakeSlack:
                     },
                 },
             }
+        if method == "files.getUploadURLExternal":
+            try:
+                length = int(args.get("length") or 0)
+            except ValueError:
+                length = 0
+            if not args.get("filename") or length <= 0:
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._ts):08d}"
+            with self._lock:
+                self.reserved[file_id] = {"filename": args["filename"], "length": length}
+            return {
+                "ok": True,
+                "file_id": file_id,
+                "upload_url": self.server.url_for(f"/upload/v1/{file_id}"),
+            }
+        if method == "files.completeUploadExternal":
+            wanted = (
+                json.loads(args["files"]) if isinstance(args.get("files"), str) else args.get("files") or []
+            )
+            done = []
+            with self._lock:
+                for f in wanted:
+                    if f.get("id") not in self.uploads:
+                        return {"ok": False, "error": "file_not_found"}
+                    self.files[f["id"]] = {"title": f.get("title"), "channel": args.get("channel_id"),
+                                           "name": self.reserved[f["id"]]["filename"]}  # fmt: skip
+                    done.append({"id": f["id"], "title": f.get("title"), "name": self.files[f["id"]]["name"]})
+            return {"ok": True, "files": done}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "VHOME", **args["view"]}}
         if method == "views.open":
