@@ -244,3 +244,88 @@ def bench_status_postgres(admin_url: str, n: int = 1_000_000, calls: int = 400) 
         "last_queue_counts": queue.counts,
         "last_shown": sum(len(v) for v in queue.groups.values()),
     }
+
+
+HISTORY = """
+UPDATE followups SET
+    triggered_at = now() - (id % 8760) * interval '1 hour',
+    created_at = now() - (id % 8760) * interval '1 hour',
+    sent_at = CASE WHEN sent_at IS NOT NULL
+                   THEN now() - (id % 8760) * interval '1 hour' + interval '2 hours' END,
+    touch = 1 + id % 3;
+INSERT INTO drafts (id, followup_id, origin, author, summary, classification, urgency, missing_information,
+    review_flags, sources, subject, body, created_at)
+SELECT id + 10000000, id, 'edit', owner_slack_id, 'edited', 'stalled deal', 'medium', '[]', '[]', '[]',
+    'Next step', 'Hi,\n\nWould 20 minutes on Thursday work?\n\nRep', sent_at
+FROM followups WHERE sent_at IS NOT NULL AND id % 10 = 3;
+SELECT setval('drafts_id_seq', (SELECT max(id) FROM drafts));
+UPDATE followups SET sent_draft_id = CASE WHEN id % 10 = 3 THEN id + 10000000 ELSE id END
+WHERE sent_at IS NOT NULL;
+INSERT INTO card_messages (followup_id, kind, channel, ts, created_at)
+SELECT id, 'card', 'D' || owner_slack_id, '1700000000.' || lpad(id::text, 6, '0'),
+    triggered_at + interval '5 minutes'
+FROM followups;
+INSERT INTO audit_events (followup_id, at, actor, action, from_state, to_state, detail)
+SELECT id, triggered_at + interval '90 minutes', owner_slack_id,
+    CASE state WHEN 'dismissed' THEN 'dismiss' WHEN 'snoozed' THEN 'snooze' WHEN 'escalated' THEN 'escalate'
+               ELSE 'approve' END,
+    'pending', state,
+    (CASE WHEN id % 10 = 0 THEN '{"classification": {"model": "sales_opportunity", "human": "spam"}}'
+          ELSE '{}' END)::json
+FROM followups WHERE state NOT IN ('pending', 'resolved');
+INSERT INTO inbound_messages (mailbox, uidvalidity, uid, kind, sender, subject, snippet, followup_id,
+    contact_id, received_at, created_at)
+SELECT 'INBOX', 1, id, 'reply', contact_email, 'Re: Next step', 'Sounds good', id, contact_id,
+    sent_at + interval '1 day', sent_at + interval '1 day'
+FROM followups WHERE sent_at IS NOT NULL AND id % 7 = 0;
+INSERT INTO outcomes (kind, source_id, followup_id, contact_id, at, amount, other_touches, created_at)
+SELECT 'deal_won', 'deal-' || id, id, contact_id, sent_at + interval '3 days', 10000 + id % 50000, id % 3,
+    now()
+FROM followups WHERE sent_at IS NOT NULL AND id % 50 = 0
+"""
+
+
+def fill_history(engine, n: int) -> None:  # type: ignore[no-untyped-def]
+    """fill_followups, spread over a year (so a week is about 2% of it), with a card, a decision, replies and
+    won deals for them: what the metrics read."""
+    from sqlalchemy import text
+
+    fill_followups(engine, n)
+    with engine.begin() as conn:
+        for statement in HISTORY.strip().split(";\n"):
+            conn.execute(text(statement))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("followups", "drafts", "card_messages", "audit_events", "inbound_messages", "outcomes"):
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+
+
+def bench_stats_postgres(admin_url: str, n: int = 1_000_000, calls: int = 10) -> dict:
+    """`/followup stats` (the metrics it computes) over a year of n follow-ups: a rep's week, everyone's
+    week, everyone's month."""
+    from app import build_deps
+    from bot.services import metrics
+    from bot.services.metrics import Scope
+    from bot.settings import Settings
+    from tests.databases import fresh_postgres
+
+    with fresh_postgres(admin_url, "followup_bench") as url:
+        deps = build_deps(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+        start = time.perf_counter()
+        fill_history(deps.db.engine, n)
+        filled = time.perf_counter() - start
+        now = deps.clock.now()
+        out: dict = {"followups": n, "fill_s": filled, "calls": calls}
+        for name, scope in (
+            ("rep_week", Scope.last("week", now, rep="U0007")),
+            ("all_week", Scope.last("week", now)),
+            ("all_month", Scope.last("month", now)),
+        ):
+            metrics.compute(deps, scope)  # warm the pool and the caches
+            took = []
+            for _ in range(calls):
+                begin = time.perf_counter()
+                report = metrics.compute(deps, scope)
+                took.append(1000 * (time.perf_counter() - begin))
+            out[name] = {"p50_ms": statistics.median(took), "max_ms": max(took), "sent": report.sent}
+        deps.db.engine.dispose()
+    return out

@@ -159,6 +159,7 @@ CASES = {
         hung_sends=True, rate_per_s=100, per_client=20, postgres_url=_pg_url()
     ),
     "status-pg-1m": lambda: _engine_bench("bench_status_postgres")(_pg_url()),
+    "stats-pg-1m": lambda: _engine_bench("bench_stats_postgres")(_pg_url()),
     "hubspot-calls": lambda: _engine_bench("bench_hubspot_calls")(),
     "drafting-100": lambda: _engine_bench("bench_drafting")(),
     "intake-200": lambda: _engine_bench("bench_intake")(),
@@ -182,7 +183,7 @@ def main() -> None:
 def write_report(r: dict) -> None:
     d, s1, s5, c = r["demo"], r["scan-1k"], r["scan-5k"], r["cards"]
     s20, st, hs, dr = r["scan-20k"], r["status-pg-1m"], r["hubspot-calls"], r["drafting-100"]
-    it = r["intake-200"]
+    it, sp = r["intake-200"], r["stats-pg-1m"]
     ratio = s20["per_followup_ms"] / s1["per_followup_ms"]
     lines = [
         "# Benchmarks",
@@ -228,6 +229,11 @@ def write_report(r: dict) -> None:
         ),
         f"| `/followup status` on PostgreSQL, {st['followups']:,} follow-ups over 200 reps "
         f"({st['calls']} calls) | p50 {st['p50_ms']:.1f} ms, p99 {st['p99_ms']:.1f} ms | p99 ≤ 50 ms |",
+        f"| `/followup stats` (every metric) on PostgreSQL, {sp['followups']:,} follow-ups over a year with "
+        f"a card, a decision, replies and won deals ({sp['calls']} calls each) | a rep's week p50 "
+        f"{sp['rep_week']['p50_ms']:.0f} ms; everyone's week p50 {sp['all_week']['p50_ms']:.0f} ms, max "
+        f"{sp['all_week']['max_ms']:.0f} ms; everyone's month p50 {sp['all_month']['p50_ms']:.0f} ms, max "
+        f"{sp['all_month']['max_ms']:.0f} ms | within Slack's 3 s |",
         f"| HubSpot calls, first scan of {hs['contacts']:,} contacts / {hs['deals']:,} deals, "
         f"{hs['leads']} leads "
         f"(fake HubSpot enforcing 100 requests a 10 s, 5 searches a second) | {hs['first_calls']} calls in "

@@ -227,24 +227,37 @@ def _speed(deps: Deps, s: Session, scope: Scope, narrow: list[ColumnElement[bool
     quick = sum(1 for got, acted in hot if acted is not None and deps.calendar.elapsed(got, acted) <= hour)
     r.hot_within_hour = Rate(quick, len(hot))
 
-    first_card = (
-        select(CardMessage.followup_id, func.min(CardMessage.created_at).label("posted"))
-        .group_by(CardMessage.followup_id)
-        .subquery()
+    # each follow-up's first decision by a person, when it falls in the period (read from the period's
+    # events, through the time index), against the first card posted for it
+    decisions = [a.value for a in DECISIONS]
+    earlier = aliased(AuditEvent)
+    first = (  # per event of the period, a look at its follow-up's own events (through their index)
+        select(earlier.id)
+        .where(
+            earlier.followup_id == AuditEvent.followup_id,
+            earlier.action.in_(decisions),
+            _person(earlier.actor),
+        )
+        .order_by(earlier.at, earlier.id)
+        .limit(1)
+        .correlate(AuditEvent)
+        .scalar_subquery()
     )
-    decided = (
-        select(AuditEvent.followup_id, func.min(AuditEvent.at).label("at"))
-        .where(AuditEvent.action.in_([a.value for a in DECISIONS]), _person(AuditEvent.actor))
-        .group_by(AuditEvent.followup_id)
-        .subquery()
+    posted = (
+        select(func.min(CardMessage.created_at))
+        .where(CardMessage.followup_id == AuditEvent.followup_id)
+        .correlate(AuditEvent)
+        .scalar_subquery()
     )
     pairs = s.execute(
-        select(first_card.c.posted, decided.c.at)
-        .join(FollowUp, FollowUp.id == first_card.c.followup_id)
-        .join(decided, decided.c.followup_id == FollowUp.id)
-        .where(_in(decided.c.at, scope), *narrow)
+        select(posted, AuditEvent.at)
+        .join(FollowUp, FollowUp.id == AuditEvent.followup_id)
+        .where(
+            _in(AuditEvent.at, scope), AuditEvent.action.in_(decisions), _person(AuditEvent.actor), *narrow
+        )
+        .where(AuditEvent.id == first)
     ).all()
-    r.card_to_decision = _median_time([at - posted for posted, at in pairs if at >= posted])
+    r.card_to_decision = _median_time([at - card for card, at in pairs if card is not None and at >= card])
 
 
 def _person(actor: Any) -> ColumnElement[bool]:
@@ -285,34 +298,40 @@ def _human(s: Session, scope: Scope, narrow: list[ColumnElement[bool]], r: Repor
         ).all()
     }
 
-    sent_draft = aliased(Draft)
+    # the sent draft read per follow-up of the period through its primary key (a week is a few percent of
+    # the follow-ups: a join would read every draft)
+    sent = aliased(Draft)
+    origin = (
+        select(sent.origin).where(sent.id == FollowUp.sent_draft_id).correlate(FollowUp).scalar_subquery()
+    )
     replied = case((_replied(), 1), else_=0)
     split = s.execute(
-        select(sent_draft.origin, func.count(), func.sum(replied))
-        .select_from(FollowUp)
-        .join(sent_draft, sent_draft.id == FollowUp.sent_draft_id)
-        .where(_in(FollowUp.sent_at, scope), *narrow)
-        .group_by(sent_draft.origin)
+        select(origin, func.count(), func.sum(replied))
+        .where(_in(FollowUp.sent_at, scope), FollowUp.sent_draft_id.is_not(None), *narrow)
+        .group_by(origin)
     ).all()
-    by_origin = {origin: Rate(int(hits or 0), int(n)) for origin, n, hits in split}
+    by_origin = {kind: Rate(int(hits or 0), int(n)) for kind, n, hits in split}
     r.reply_as_written, r.reply_edited = by_origin.get("ai", Rate(0, 0)), by_origin.get("edit", Rate(0, 0))
 
     # how much reps change drafts: the sent edit against the AI draft it replaced (the newest before it)
-    ai_before = (
-        select(func.max(Draft.id))
-        .where(Draft.followup_id == FollowUp.id, Draft.origin == "ai", Draft.id < sent_draft.id)
-        .correlate(FollowUp, sent_draft)
+    ai = aliased(Draft)
+    replaced = (
+        select(ai.body)
+        .where(ai.followup_id == FollowUp.id, ai.origin == "ai", ai.id < FollowUp.sent_draft_id)
+        .order_by(ai.id.desc())
+        .limit(1)
+        .correlate(FollowUp)
         .scalar_subquery()
     )
-    ai_draft = aliased(Draft)
+    body = select(sent.body).where(sent.id == FollowUp.sent_draft_id).correlate(FollowUp).scalar_subquery()
     edits = s.execute(
-        select(ai_draft.body, sent_draft.body)
-        .select_from(FollowUp)
-        .join(sent_draft, sent_draft.id == FollowUp.sent_draft_id)
-        .join(ai_draft, ai_draft.id == ai_before)
-        .where(_in(FollowUp.sent_at, scope), sent_draft.origin == "edit", *narrow)
+        select(replaced, body).where(_in(FollowUp.sent_at, scope), origin == "edit", *narrow)
     ).all()
-    distances = [Levenshtein.normalized_distance(before, after) for before, after in edits]
+    distances = [
+        Levenshtein.normalized_distance(before, after)
+        for before, after in edits
+        if before is not None and after is not None
+    ]
     r.edit_distance = round(median(distances), 3) if distances else None
 
     reviews = s.execute(
@@ -334,20 +353,25 @@ def _human(s: Session, scope: Scope, narrow: list[ColumnElement[bool]], r: Repor
             overrides[f"{review.get('model')} → {review.get('human')}"] += 1
     r.classification_reviewed, r.overrides = Rate(kept, looked), dict(overrides.most_common())
 
-    first_ai = (
-        select(func.min(Draft.id))
-        .where(Draft.followup_id == FollowUp.id, Draft.origin == "ai")
-        .correlate(FollowUp)
-    ).scalar_subquery()
-    flagged_draft = aliased(Draft)
+    # each follow-up's first AI draft, read per follow-up of the period through the drafts' follow-up index
+    def first_ai(column: Any) -> Any:
+        return (
+            select(column)
+            .where(Draft.followup_id == FollowUp.id, Draft.origin == "ai")
+            .order_by(Draft.id)
+            .limit(1)
+            .correlate(FollowUp)
+            .scalar_subquery()
+        )
+
     flagged = s.execute(
-        select(FollowUp.state, flagged_draft.review_flags, FollowUp.sent_draft_id, flagged_draft.id)
-        .join(flagged_draft, flagged_draft.id == first_ai)
-        .where(_in(FollowUp.created_at, scope), *narrow)
+        select(
+            FollowUp.state, first_ai(Draft.review_flags), FollowUp.sent_draft_id, first_ai(Draft.id)
+        ).where(_in(FollowUp.created_at, scope), *narrow)
     ).all()
     resolved: Counter[str] = Counter()
     for state, flags, sent_id, draft_id in flagged:
-        if not flags:
+        if not flags or draft_id is None:
             continue
         resolved[_resolution(state, sent_id, draft_id)] += 1
     r.flags_raised, r.flags_resolved = sum(resolved.values()), dict(resolved.most_common())
