@@ -93,7 +93,7 @@ HELP_TEXT = (
     f"*{COMMAND} status* — your queue: pending, overdue, escalated, up next, snoozed, failed and sent today\n"
     f"*{COMMAND} stats [week|month]* — how your follow-ups did: replies, meetings, speed, your decisions\n"
     f"*{COMMAND} stats month @person* / *team NAME* / *all* — a colleague's, a team's or everyone's "
-    "(managers and admins)\n"
+    "(managers and admins); add *rule NAME* or *version V* to narrow them\n"
     f"*{COMMAND} help* — this list\n\n"
     "Cards arrive in your DM when a lead goes quiet. "
     "Approve & send, Edit, Snooze or Escalate right on the card."

@@ -34,6 +34,7 @@ from bot.models import (
 from bot.services.common import SYSTEM_ACTORS
 from bot.services.deps import Deps
 from bot.states import Action
+from bot.triggers.registry import RULES
 from bot.work.queue import DEAD, Kind
 
 DECISIONS = (Action.APPROVE, Action.EDIT_AND_SEND, Action.SNOOZE, Action.ESCALATE, Action.DISMISS)
@@ -469,12 +470,28 @@ def first_response_trend(deps: Deps, scope: Scope, weeks: int = 8) -> list[tuple
 MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>")
 
 
+USAGE = "Try `/followup stats [week|month] [@person | team NAME | all] [rule NAME] [version V]`."
+
+
 def asked(deps: Deps, actor: str, words: list[str]) -> tuple[Scope, str]:
-    """`/followup stats [week|month] [@rep | team NAME | all]`: the scope and its title. A rep sees their own
-    numbers; a team's lead sees the team and its members; admins and `[routing] team_lead` see anyone."""
+    """`/followup stats [week|month] [@person | team NAME | all] [rule NAME] [version V]`: the scope and its
+    title. A rep sees their own numbers; a team's lead sees the team and its members; admins and
+    `[routing] team_lead` see anyone."""
     period, rest = "week", list(words)
     if rest and rest[0].lower() in PERIODS:
         period = rest.pop(0).lower()
+    narrow: dict[str, str] = {}
+    while len(rest) >= 2 and rest[-2].lower() in ("rule", "version"):  # trailing filters, in any order
+        key, value = rest[-2].lower(), rest[-1]
+        rest = rest[:-2]
+        if key in narrow:
+            raise FollowupError(USAGE)
+        narrow["prompt_version" if key == "version" else "rule"] = value[:80]
+    rules = sorted(rule.name for rule in RULES)
+    if "rule" in narrow and narrow["rule"] not in rules:
+        known = ", ".join(rules)
+        raise FollowupError(f"There is no rule “{narrow['rule'][:40]}” (rules: {known}).")
+    also = "".join(f" · {k.replace('prompt_version', 'version')} {v}" for k, v in narrow.items())
     now = deps.clock.now()
     heads = {
         *deps.config.slack.admins,
@@ -483,12 +500,12 @@ def asked(deps: Deps, actor: str, words: list[str]) -> tuple[Scope, str]:
     leads_of = {name for name, team in deps.config.teams.items() if team.lead == actor}
     when = "month" if period == "month" else "week"
     if not rest:
-        return Scope.last(period, now, rep=actor), f"Your {when}: follow-ups"
+        return Scope.last(period, now, rep=actor, **narrow), f"Your {when}: follow-ups{also}"
     target = rest[0]
     if target.lower() == "all" and len(rest) == 1:
         if actor not in heads:
             raise NotAllowed("Only an admin or the team lead in the config can see everyone's numbers.")
-        return Scope.last(period, now), f"Everyone's {when}: follow-ups"
+        return Scope.last(period, now, **narrow), f"Everyone's {when}: follow-ups{also}"
     if target.lower() == "team" and len(rest) == 2:
         name = rest[1]
         if name not in deps.config.teams:
@@ -496,14 +513,14 @@ def asked(deps: Deps, actor: str, words: list[str]) -> tuple[Scope, str]:
             raise FollowupError(f"There is no team “{name[:40]}” (teams: {known}).")
         if actor not in heads and name not in leads_of:
             raise NotAllowed(f"Only team {name}'s lead or an admin can see its numbers.")
-        return Scope.last(period, now, team=name), f"Team {name}'s {when}: follow-ups"
+        return Scope.last(period, now, team=name, **narrow), f"Team {name}'s {when}: follow-ups{also}"
     mention = MENTION.fullmatch(target) if len(rest) == 1 else None
     if mention is None:
-        raise FollowupError("Try `/followup stats [week|month] [@person | team NAME | all]`.")
+        raise FollowupError(USAGE)
     rep = mention.group(1)
     if rep != actor and actor not in heads and not _leads(deps, leads_of, rep):
         raise NotAllowed("You can see your own numbers; a manager or an admin can see a colleague's.")
-    return Scope.last(period, now, rep=rep), f"<@{rep}>'s {when}: follow-ups"
+    return Scope.last(period, now, rep=rep, **narrow), f"<@{rep}>'s {when}: follow-ups{also}"
 
 
 def _leads(deps: Deps, teams: set[str], rep: str) -> bool:

@@ -138,13 +138,28 @@ def test_serve_reports_a_token_slack_rejects(tmp_path, slack):
     assert "SLACK_BOT_TOKEN was rejected by Slack" in out.stderr and "invalid_auth" in out.stderr
 
 
-def test_serve_runs_http_mode_with_healthz(tmp_path, slack):
-    port = free_port()
+def _get(url: str, deadline: float, proc: subprocess.Popen) -> bytes:
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                assert resp.status == 200
+                return bytes(resp.read())
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, f"{url} did not come up"
+            time.sleep(0.2)
+
+
+def test_serve_runs_http_mode_with_healthz_and_metrics_from_both_processes(tmp_path, slack):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port, worker_port = free_port(), free_port()
     env = {
         "SLACK_BOT_TOKEN": slack.token,
         "SLACK_SIGNING_SECRET": "s",
         "SLACK_API_URL": slack.api_url,
         "PORT": str(port),
+        "METRICS_WORKER_PORT": str(worker_port),  # the worker child's own counters
         "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
     }
     clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
@@ -158,16 +173,12 @@ def test_serve_runs_http_mode_with_healthz(tmp_path, slack):
     )
     try:
         deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
-                    assert resp.status == 200 and resp.read() == b'{"ok": true}'
-                    break
-            except OSError:
-                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                assert time.monotonic() < deadline, "serve did not come up"
-                time.sleep(0.2)
+        assert _get(f"http://127.0.0.1:{port}/healthz", deadline, proc) == b'{"ok": true}'
         slack.wait_for("auth.test")
+        for where in (port, worker_port):  # the web process on PORT, the worker on its own port
+            text = _get(f"http://127.0.0.1:{where}/metrics", deadline, proc).decode()
+            names = {family.name for family in text_string_to_metric_families(text)}
+            assert {"followup_work_queue_depth", "followup_sends", "followup_ai_latency_seconds"} <= names
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -59,7 +59,7 @@ def followup(
     body="See you Monday",
     edited_to=None,
     flags=(),
-    version="draft v1",
+    version="draft/v1",
     dismiss_reason=None,
 ):
     n = next(_ids)
@@ -208,7 +208,7 @@ def ai_call(s, run: str, engine: str, status: str, cost: float, at: datetime) ->
 def history(harness):  # type: ignore[no-untyped-def]
     """The week before NOW (Wed 18 Nov 2026, 15:00 in New York), and one follow-up from long before."""
     with harness.deps.db.session() as s:
-        f1 = followup(s, sent=NOW - 48 * H, version="draft v2")  # touch 1, as written, replied
+        f1 = followup(s, sent=NOW - 48 * H, version="draft/v2")  # touch 1, as written, replied
         card(s, f1, NOW - 49 * H)
         event(s, f1, "approve", NOW - 48 * H)
         reply(s, f1, NOW - 40 * H)
@@ -363,7 +363,7 @@ def test_narrowed_to_a_rep_a_rule_a_team_or_a_prompt_version(history):
     assert proposals.flags_resolved == {"dismissed": 1} and proposals.meeting_rate == Rate(0, 1)
     east = metrics.compute(history.deps, Scope.last("week", NOW, team="east"))  # Dana's team
     assert east.sent == 4 and east.decisions["dismiss"] == Rate(0, 4)
-    v2 = metrics.compute(history.deps, Scope.last("week", NOW, prompt_version="draft v2"))
+    v2 = metrics.compute(history.deps, Scope.last("week", NOW, prompt_version="draft/v2"))
     assert (v2.sent, v2.reply_rate, v2.won_revenue) == (1, Rate(1, 1), 50_000.0)
     assert metrics.compute(history.deps, Scope.last("week", NOW, team="nobody")).sent == 0
     assert metrics.compute(history.deps, week).sent == 4

@@ -48,6 +48,14 @@ def test_stats_shows_the_callers_own_week_and_a_manager_sees_a_team_member(histo
     assert "Team east's week" in texts(ask(history, "stats team east", MANAGER)["blocks"])
     everyone = ask(history, "stats all", ADMIN)
     assert "Everyone's week" in texts(everyone["blocks"]) and "*Sent*\n4" in texts(everyone["blocks"])
+    # narrowed to a prompt version (the fixture's one draft/v2 follow-up was sent and replied) or a rule
+    v2 = texts(ask(history, "stats all version draft/v2", ADMIN)["blocks"])
+    assert "Everyone's week: follow-ups · version draft/v2" in v2 and "*Reply rate*\n100% (1/1)" in v2
+    proposals = texts(ask(history, "stats month all rule proposal_no_reply", ADMIN)["blocks"])
+    assert (
+        "Everyone's month: follow-ups · rule proposal_no_reply" in proposals
+        and "dismiss 100% (1/1)" in proposals
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,6 +66,8 @@ def test_stats_shows_the_callers_own_week_and_a_manager_sees_a_team_member(histo
         ("stats team east", OTHER, "Only team east's lead or an admin"),
         ("stats team west", MANAGER, "There is no team “west” (teams: east)"),
         ("stats fortnight", DANA, "Try `/followup stats [week|month]"),
+        ("stats rule stale", DANA, "There is no rule “stale” (rules: call_no_next_step"),
+        ("stats rule stale_deal rule quote_expired", DANA, "Try `/followup stats"),
     ],
 )
 def test_stats_refuses_what_the_caller_may_not_see_and_says_why(history, text, user, says):  # noqa: F811
