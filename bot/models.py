@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -297,7 +298,16 @@ class WorkItem(Base):
     can be claimed again."""
 
     __tablename__ = "work_items"
-    __table_args__ = (Index("ix_work_items_claimable", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_work_items_claimable", "state", "due_at"),
+        # the metrics count failed attempts by period: a small index of only the items that failed
+        Index(
+            "ix_work_items_failed",
+            "updated_at",
+            postgresql_where=text("state = 'dead' OR attempts > 1"),
+            sqlite_where=text("state = 'dead' OR attempts > 1"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))

@@ -24,9 +24,15 @@ INDEXES = [
 ]
 
 
+FAILED = sa.text("state = 'dead' OR attempts > 1")
+
+
 def upgrade() -> None:
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
+    op.create_index(
+        "ix_work_items_failed", "work_items", ["updated_at"], postgresql_where=FAILED, sqlite_where=FAILED
+    )
     op.create_table(
         "reports",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -42,5 +48,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("reports")
+    op.drop_index("ix_work_items_failed", table_name="work_items")
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
