@@ -230,12 +230,13 @@ def serve() -> None:
         if socket_mode:
             metrics = _serve_metrics(runtime, settings)
             where = f"; GET /metrics on port {metrics}" if metrics else ""
-            console.print(f"followup is running in Socket Mode{where}.")
+            console.print(f"followup is running in Socket Mode{where}.", soft_wrap=True)
             threading.Event().wait()
         else:
             console.print(
                 f"followup is listening on http://0.0.0.0:{server.effective_port} "  # type: ignore[union-attr]
-                "(POST /slack/events, GET /healthz, GET /metrics)"
+                "(POST /slack/events, GET /healthz, GET /metrics)",
+                soft_wrap=True,  # one line in a log, whatever the terminal's width
             )
             server.run()
     except (KeyboardInterrupt, _Stop):

@@ -37,10 +37,8 @@ def test_status_queries_use_the_owner_and_escalatee_indexes(database_url):
                 row[0] for row in conn.exec_driver_sql("EXPLAIN " + expanded.statement, expanded.parameters)
             )
             assert "Seq Scan on followups" not in plan, plan
-            for index in (
-                "ix_followups_owner_state",
-                "ix_followups_escalated_state",
-                "ix_followups_sent_by_at",
-            ):
+            for index in ("ix_followups_owner_state", "ix_followups_escalated_state"):
                 assert index in plan, plan
+            # "sent today": by the sender's index, or by the send time's (today is a sliver of the table)
+            assert "ix_followups_sent_by_at" in plan or "ix_followups_sent_at" in plan, plan
     engine.dispose()
