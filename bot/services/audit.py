@@ -59,16 +59,22 @@ def _about(fid: int | None, rule: str | None, email: str | None, owner: str | No
     return {"followup_id": fid, "rule": rule, "contact_email": email, "owner": owner}
 
 
-def _events(s: Session, since: datetime, followup_id: int | None) -> Iterator[dict[str, Any]]:
+def _ordered(s: Session, model: Any, at: Any, since: datetime, followup_id: int | None) -> Any:
+    """A table's rows since `since` (of one follow-up, when given) in time order, read in batches, each with
+    its follow-up's rule, contact and owner."""
     query = (
-        select(AuditEvent, *WHO)
-        .outerjoin(FollowUp, FollowUp.id == AuditEvent.followup_id)
-        .where(AuditEvent.at >= since)
-        .order_by(AuditEvent.at, AuditEvent.id)
+        select(model, *WHO)
+        .outerjoin(FollowUp, FollowUp.id == model.followup_id)
+        .where(at >= since)
+        .order_by(at, model.id)
     )
     if followup_id is not None:
-        query = query.where(AuditEvent.followup_id == followup_id)
-    for e, *who in s.execute(query.execution_options(yield_per=BATCH)):
+        query = query.where(model.followup_id == followup_id)
+    return s.execute(query.execution_options(yield_per=BATCH))
+
+
+def _events(s: Session, since: datetime, followup_id: int | None) -> Iterator[dict[str, Any]]:
+    for e, *who in _ordered(s, AuditEvent, AuditEvent.at, since, followup_id):
         yield {
             "at": e.at,
             **_about(e.followup_id, *who),
@@ -82,15 +88,7 @@ def _events(s: Session, since: datetime, followup_id: int | None) -> Iterator[di
 
 
 def _drafts(s: Session, since: datetime, followup_id: int | None) -> Iterator[dict[str, Any]]:
-    query = (
-        select(Draft, *WHO)
-        .outerjoin(FollowUp, FollowUp.id == Draft.followup_id)
-        .where(Draft.created_at >= since)
-        .order_by(Draft.created_at, Draft.id)
-    )
-    if followup_id is not None:
-        query = query.where(Draft.followup_id == followup_id)
-    for d, *who in s.execute(query.execution_options(yield_per=BATCH)):
+    for d, *who in _ordered(s, Draft, Draft.created_at, since, followup_id):
         yield {
             "at": d.created_at,
             **_about(d.followup_id, *who),
@@ -155,15 +153,7 @@ def _ai_outputs(s: Session, since: datetime, followup_id: int | None) -> Iterato
 
 
 def _crm_writes(s: Session, since: datetime, followup_id: int | None) -> Iterator[dict[str, Any]]:
-    query = (
-        select(CrmWrite, *WHO)
-        .outerjoin(FollowUp, FollowUp.id == CrmWrite.followup_id)
-        .where(CrmWrite.created_at >= since)
-        .order_by(CrmWrite.created_at, CrmWrite.id)
-    )
-    if followup_id is not None:
-        query = query.where(CrmWrite.followup_id == followup_id)
-    for w, *who in s.execute(query.execution_options(yield_per=BATCH)):
+    for w, *who in _ordered(s, CrmWrite, CrmWrite.created_at, since, followup_id):
         yield {
             "at": w.created_at,
             **_about(w.followup_id, *who),

@@ -4,9 +4,7 @@ follow-up, decision or card: each statement a report runs is EXPLAINed on Postgr
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -15,26 +13,18 @@ from app import build_deps
 from bot.services import metrics
 from bot.services.metrics import Scope
 from bot.settings import Settings
+from tests.bench_data import engine_module
 
 # the tables that grow with every follow-up; replies and outcomes (a fraction of what is sent) may be read
 # once into a hash by the planner, which is cheaper than a probe per follow-up
 BIG = ("followups", "audit_events", "card_messages", "drafts")
 
 
-def _bench_loader():  # type: ignore[no-untyped-def]
-    path = Path(__file__).parents[2] / "benchmarks" / "engine.py"
-    spec = importlib.util.spec_from_file_location("followup_benchmarks_engine", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.fill_history
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("narrow", [{}, {"rep": "U0007"}], ids=["everyone", "one rep"])
 def test_a_weeks_report_reads_through_the_indexes(database_url, narrow):
     deps = build_deps(Settings(_env_file=None, database_url=database_url))  # type: ignore[call-arg]
-    _bench_loader()(deps.db.engine, 60_000)
+    engine_module().fill_history(deps.db.engine, 60_000)
     seen: list[tuple[str, object]] = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]

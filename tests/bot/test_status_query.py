@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.db import make_engine, migrate
 from bot.services.status import statements
-
-
-def _bench_loader():  # type: ignore[no-untyped-def]
-    """The benchmark's own bulk loader, so the plan is checked on the data the benchmark times."""
-    path = Path(__file__).parents[2] / "benchmarks" / "engine.py"
-    spec = importlib.util.spec_from_file_location("followup_benchmarks_engine", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.fill_followups
+from tests.bench_data import engine_module
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_status_queries_use_the_owner_and_escalatee_indexes(database_url):
     engine = make_engine(database_url)
     migrate(engine)
-    _bench_loader()(engine, 60_000)
+    engine_module().fill_followups(engine, 60_000)
     now = datetime.now(UTC)
     counting, shown = statements()
     params = {"user": "U0042", "overdue_before": now - timedelta(days=1), "today": now}

@@ -3,26 +3,11 @@ that say why, and every answer valid Block Kit."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.blockkit import assert_valid_blocks, texts
-from tests.bot.test_metrics import history  # noqa: F401 - the fixture week with known answers
+from tests.bot.test_metrics import config_file, history  # noqa: F401 - the fixture week and its teams
 from tests.conftest import ADMIN, DANA, MANAGER, OTHER
-
-
-@pytest.fixture
-def config_file(config_file: Path) -> Path:
-    config_file.write_text(
-        config_file.read_text()
-        + f"""
-[teams.east]
-members = ["dana@x.example"]
-lead = "{MANAGER}"
-"""
-    )
-    return config_file
 
 
 def ask(h, text: str, user: str) -> dict:  # type: ignore[no-untyped-def]
