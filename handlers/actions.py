@@ -3,6 +3,7 @@ service call, which records the decision and queues what follows (send, card upd
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from slack_bolt import Ack, App
@@ -20,6 +21,8 @@ from bot.states import Action
 from handlers.deferred import Deferred
 from handlers.errors import guarded
 from handlers.payload import BlockActions
+
+log = logging.getLogger(__name__)
 
 # buttons whose whole job is one service call on the follow-up in the button's value
 DECISIONS: dict[ActionId, Callable[..., None]] = {
@@ -83,7 +86,10 @@ def _decision(deps: Deps, service: Callable[..., None]) -> Callable[..., None]:
 def _home_again(deps: Deps, req: BlockActions) -> None:
     """A button clicked in App Home: show the Home again as it is now (a card updates itself)."""
     if req.container is not None and req.container.type == "view":
-        reports.publish_home(deps, req.actor)
+        try:
+            reports.publish_home(deps, req.actor)
+        except Exception:  # the decision is made and kept; the Home shows it at the next open
+            log.warning("App Home not refreshed after a click there", exc_info=True)
 
 
 def _modal_target(deps: Deps, req: BlockActions, what: Action) -> tuple[FollowUpView, ModalContext]:

@@ -76,8 +76,12 @@ def publish_home(deps: Deps, user: str) -> None:
     title = f"Team {team}'s week" if team else "The team's week"
     report = metrics.compute(deps, scope)
     cfg = deps.config.reports
-    file_id = chart(deps, scope, title, key=f"home:{team or '*'}:{now:%Y-%m-%dT%H}",
-                    channel=cfg.chart_channel or cfg.digest_channel)  # fmt: skip
+    try:
+        file_id = chart(deps, scope, title, key=f"home:{team or '*'}:{now:%Y-%m-%dT%H}",
+                        channel=cfg.chart_channel or cfg.digest_channel)  # fmt: skip
+    except Exception:  # no chart this time (the upload failed): the queue and the numbers still show
+        log.warning("App Home's chart could not be drawn or uploaded", exc_info=True)
+        file_id = None
     blocks = home_blocks(status.queue(deps, user), report, title, file_id)
     deps.chat.publish_home(user, to_dicts(blocks))
 

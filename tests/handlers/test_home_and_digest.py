@@ -125,3 +125,12 @@ def test_the_weekly_digest_is_posted_once_with_the_numbers_and_the_chart(harness
     jobs.run_due_work(harness.deps, holder="d")
     settle(harness)
     assert len([c for c in harness.slack.of("chat.postMessage") if c.args["channel"] == DIGEST]) == 1
+
+
+def test_app_home_still_shows_the_queue_and_numbers_when_the_chart_upload_fails(harness):
+    seed_and_scan(harness)
+    harness.slack.fail_methods["files.getUploadURLExternal"] = "missing_scope"  # files:write not granted
+    view = open_home(harness)["view"]
+    assert_valid_view(view)
+    assert "Sarah Chen" in texts(view["blocks"]) and "Team east's week" in texts(view["blocks"])
+    assert [b for b in view["blocks"] if b["type"] == "image"] == []
