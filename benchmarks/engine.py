@@ -70,6 +70,8 @@ def bench_ack_load(
         config = Path(tmp) / "followup.toml"
         config.write_text(
             '[slack]\nreview_channel = "CREVIEW"\nadmins = ["UADMIN"]\n[timeouts]\nsmtp_seconds = 60\n'
+            # every card shown whatever the day (a weekend or holiday has the daily budget hold them all)
+            "[budget]\ncards_per_rep_per_day = 0\n"
         )
         env = {
             "DATABASE_URL": url,
