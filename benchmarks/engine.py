@@ -264,7 +264,7 @@ SELECT setval('drafts_id_seq', (SELECT max(id) FROM drafts));
 UPDATE followups SET sent_draft_id = CASE WHEN id % 10 = 3 THEN id + 10000000 ELSE id END
 WHERE sent_at IS NOT NULL;
 INSERT INTO card_messages (followup_id, kind, channel, ts, created_at)
-SELECT id, 'card', 'D' || owner_slack_id, '1700000000.' || lpad(id::text, 6, '0'),
+SELECT id, 'card', 'D' || owner_slack_id, (1700000000 + id) || '.000100',
     triggered_at + interval '5 minutes'
 FROM followups;
 INSERT INTO audit_events (followup_id, at, actor, action, from_state, to_state, detail)
