@@ -335,24 +335,20 @@ def _human(s: Session, scope: Scope, narrow: list[ColumnElement[bool]], r: Repor
     ]
     r.edit_distance = round(median(distances), 3) if distances else None
 
-    reviews = s.execute(
-        select(AuditEvent.detail)
+    # reviewers' classes beside the model's, counted by pair in the database (not a JSON document a decision)
+    model = AuditEvent.detail["classification"]["model"].as_string()
+    human = AuditEvent.detail["classification"]["human"].as_string()
+    pairs = s.execute(
+        select(model, human, func.count())
         .join(FollowUp, FollowUp.id == AuditEvent.followup_id)
         .where(_in(AuditEvent.at, scope), AuditEvent.action.in_([a.value for a in DECISIONS]), *narrow)
-        .where(_person(AuditEvent.actor))
-    ).scalars()
-    kept = looked = 0
-    overrides: Counter[str] = Counter()
-    for detail in reviews:
-        review = (detail or {}).get("classification")
-        if not isinstance(review, dict):
-            continue
-        looked += 1
-        if review.get("model") == review.get("human"):
-            kept += 1
-        else:
-            overrides[f"{review.get('model')} → {review.get('human')}"] += 1
-    r.classification_reviewed, r.overrides = Rate(kept, looked), dict(overrides.most_common())
+        .where(_person(AuditEvent.actor), human.is_not(None))
+        .group_by(model, human)
+    ).all()
+    kept = sum(int(n) for m, h, n in pairs if m == h)
+    overrides = Counter({f"{m} → {h}": int(n) for m, h, n in pairs if m != h})
+    r.classification_reviewed = Rate(kept, sum(int(n) for _, _, n in pairs))
+    r.overrides = dict(overrides.most_common())
 
     # each follow-up's first AI draft, read per follow-up of the period through the drafts' follow-up index
     def first_ai(column: Any) -> Any:
@@ -365,16 +361,15 @@ def _human(s: Session, scope: Scope, narrow: list[ColumnElement[bool]], r: Repor
             .scalar_subquery()
         )
 
-    flagged = s.execute(
-        select(
-            FollowUp.state, first_ai(Draft.review_flags), FollowUp.sent_draft_id, first_ai(Draft.id)
-        ).where(_in(FollowUp.created_at, scope), *narrow)
+    flagged = s.execute(  # only the follow-ups whose first AI draft raised a flag (the same function in both)
+        select(FollowUp.state, FollowUp.sent_draft_id, first_ai(Draft.id))
+        .where(_in(FollowUp.created_at, scope), *narrow)
+        .where(func.json_array_length(first_ai(Draft.review_flags)) > 0)
     ).all()
     resolved: Counter[str] = Counter()
-    for state, flags, sent_id, draft_id in flagged:
-        if not flags or draft_id is None:
-            continue
-        resolved[_resolution(state, sent_id, draft_id)] += 1
+    for state, sent_id, draft_id in flagged:
+        if draft_id is not None:
+            resolved[_resolution(state, sent_id, draft_id)] += 1
     r.flags_raised, r.flags_resolved = sum(resolved.values()), dict(resolved.most_common())
 
 
