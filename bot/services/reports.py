@@ -44,16 +44,15 @@ def team_of(deps: Deps, user: str) -> str | None:
     return next((name for name, t in teams.items() if emails & set(t.members)), None)
 
 
-def chart(deps: Deps, scope: Scope, title: str, *, key: str, channel: str | None) -> str | None:
-    """The chart's Slack file id: the one uploaded under `key`, else drawn and uploaded now."""
+def chart(deps: Deps, report: metrics.Report, title: str, *, key: str, channel: str | None) -> str | None:
+    """The chart of `report`'s period: the Slack file uploaded under `key`, else drawn and uploaded now."""
     if deps.chat is None:
         return None
     with deps.db.session() as s:
         known = s.scalar(select(Report.file_id).where(Report.kind == "chart", Report.key == key))
     if known:
         return known
-    report = metrics.compute(deps, scope)
-    png = charts.week_chart(report.reply_by_touch, metrics.first_response_trend(deps, scope), title)
+    png = charts.week_chart(report.reply_by_touch, metrics.first_response_trend(deps, report.scope), title)
     file_id = deps.chat.upload_image(png, filename=f"followup-{key.replace(':', '-')}.png", title=title,
                                      channel=channel)  # fmt: skip
     try:
@@ -77,7 +76,7 @@ def publish_home(deps: Deps, user: str) -> None:
     report = metrics.compute(deps, scope)
     cfg = deps.config.reports
     try:
-        file_id = chart(deps, scope, title, key=f"home:{team or '*'}:{now:%Y-%m-%dT%H}",
+        file_id = chart(deps, report, title, key=f"home:{team or '*'}:{now:%Y-%m-%dT%H}",
                         channel=cfg.chart_channel or cfg.digest_channel)  # fmt: skip
     except Exception:  # no chart this time (the upload failed): the queue and the numbers still show
         log.warning("App Home's chart could not be drawn or uploaded", exc_info=True)
@@ -129,7 +128,11 @@ def digest_job(deps: Deps, job: Job) -> None:
     scope = Scope(start=at - timedelta(days=7), end=at)
     title = f"The week to {at:%a %d %b}"
     report = metrics.compute(deps, scope)
-    file_id = chart(deps, scope, title, key=f"digest:{key}", channel=channel)
+    try:
+        file_id = chart(deps, report, title, key=f"digest:{key}", channel=channel)
+    except Exception:  # the numbers go out without the picture rather than not at all
+        log.warning("the digest's chart could not be drawn or uploaded", exc_info=True)
+        file_id = None
     blocks = to_dicts(digest_blocks(report, title, file_id))
     ts = deps.chat.post_blocks(
         channel, blocks, f"{title}: {report.sent} sent, reply rate {report.reply_rate}"

@@ -134,3 +134,16 @@ def test_app_home_still_shows_the_queue_and_numbers_when_the_chart_upload_fails(
     assert_valid_view(view)
     assert "Sarah Chen" in texts(view["blocks"]) and "Team east's week" in texts(view["blocks"])
     assert [b for b in view["blocks"] if b["type"] == "image"] == []
+
+
+def test_the_digest_goes_out_without_the_chart_when_the_upload_fails(harness):
+    seed_and_scan(harness)
+    harness.slack.fail_methods["files.completeUploadExternal"] = "internal_error"
+    monday = datetime(2026, 11, 23, 9, 5, tzinfo=ZoneInfo("America/New_York"))
+    harness.clock.advance(monday - harness.clock.now())
+    jobs.run_due_work(harness.deps, holder="a")
+    settle(harness)
+    [digest] = [c for c in harness.slack.of("chat.postMessage") if c.args["channel"] == DIGEST]
+    assert_valid_blocks(digest.args["blocks"])
+    assert "The week to Mon 23 Nov" in texts(digest.args["blocks"])
+    assert [b for b in digest.args["blocks"] if b["type"] == "image"] == []
