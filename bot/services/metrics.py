@@ -518,19 +518,24 @@ def asked(deps: Deps, actor: str, words: list[str]) -> tuple[Scope, str]:
     return Scope.last(period, now, rep=rep, **narrow), f"<@{rep}>'s {when}: follow-ups{also}"
 
 
-def _leads(deps: Deps, teams: set[str], rep: str) -> bool:
-    """Whether `rep` (a Slack id) is in one of `teams`: by the owner address their follow-ups carry."""
-    if not teams:
-        return False
-    members = {m for name in teams for m in deps.config.teams[name].members}
+def owner_emails(deps: Deps, user: str) -> set[str]:
+    """The CRM owner addresses a Slack user stands for: those their follow-ups carry, and the `[slack] users`
+    map's (lower case)."""
     with deps.db.session() as s:
         emails = set(
             s.scalars(
                 select(func.lower(FollowUp.owner_email))
-                .where(FollowUp.owner_slack_id == rep)
-                .limit(5)
+                .where(FollowUp.owner_slack_id == user)
                 .distinct()
+                .limit(5)
             )
         )
-    mapped = {email for email, uid in deps.config.slack.users.items() if uid == rep}
-    return bool((emails | mapped) & members)
+    return emails | {email for email, uid in deps.config.slack.users.items() if uid == user}
+
+
+def _leads(deps: Deps, teams: set[str], rep: str) -> bool:
+    """Whether `rep` (a Slack id) is in one of `teams`: by the owner addresses they stand for."""
+    if not teams:
+        return False
+    members = {m for name in teams for m in deps.config.teams[name].members}
+    return bool(owner_emails(deps, rep) & members)

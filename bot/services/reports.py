@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from blocks.card import to_dicts
 from blocks.home import digest_blocks, home_blocks
 from bot import charts
-from bot.models import FollowUp, Report
+from bot.models import Report
 from bot.services import metrics, status
 from bot.services.deps import Deps
 from bot.services.metrics import Scope
@@ -31,16 +31,7 @@ def team_of(deps: Deps, user: str) -> str | None:
     led = next((name for name, t in teams.items() if t.lead == user), None)
     if led or not teams:
         return led
-    with deps.db.session() as s:
-        emails = set(
-            s.scalars(
-                select(func.lower(FollowUp.owner_email))
-                .where(FollowUp.owner_slack_id == user)
-                .distinct()
-                .limit(5)
-            )
-        )
-    emails |= {email for email, uid in deps.config.slack.users.items() if uid == user}
+    emails = metrics.owner_emails(deps, user)
     return next((name for name, t in teams.items() if emails & set(t.members)), None)
 
 
