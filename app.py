@@ -25,6 +25,7 @@ from bot.drafting.style import style_source
 from bot.errors import ConfigError
 from bot.ports import CRM, Clock
 from bot.services import cards, intake, optout, reports, review, sequences, writeback
+from bot.services.deliveries import Deliveries
 from bot.services.deps import Deps
 from bot.settings import Settings
 from bot.work.queue import Kind
@@ -34,6 +35,7 @@ from handlers.gate import Gate
 from handlers.hubspot_webhook import HubSpotWebhook
 from handlers.inbound import InboundEndpoint
 from handlers.metrics import MetricsEndpoint
+from handlers.socket import Health, SocketFront
 from handlers.unsubscribe import Unsubscribe
 
 
@@ -212,7 +214,26 @@ def wsgi_app(runtime: Runtime) -> Gate:
             runtime.deps.public_url,
         ),
         metrics=metrics_endpoint(runtime),
+        deliveries=Deliveries(runtime.deps.db, runtime.deps.clock),
     )
+
+
+def socket_front(runtime: Runtime, *, ping_interval: float = 5.0, retry_seconds: float = 30.0) -> SocketFront:
+    """The Socket Mode connection (`SLACK_APP_TOKEN`), in front of the same Bolt app as the HTTP door."""
+    runtime.settings.require("slack_app_token")
+    return SocketFront(
+        runtime.bolt,
+        runtime.settings.slack_app_token.get_secret_value(),  # type: ignore[union-attr]
+        deliveries=Deliveries(runtime.deps.db, runtime.deps.clock),
+        slack_api_url=runtime.settings.slack_api_url,
+        ping_interval=ping_interval,
+        retry_seconds=retry_seconds,
+    )
+
+
+def socket_health(runtime: Runtime, front: SocketFront) -> Health:
+    """`GET /healthz` (the socket's state) and `GET /metrics` on PORT in Socket Mode."""
+    return Health(front.state, metrics_endpoint(runtime))
 
 
 def metrics_endpoint(runtime: Runtime) -> MetricsEndpoint:

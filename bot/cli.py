@@ -194,7 +194,7 @@ def _report_rule_failures(failures: dict[str, str]) -> None:
 def serve() -> None:
     """Run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT), the workers and the
     scheduler. SIGTERM stops it gracefully: no new work is claimed, work in hand finishes."""
-    from app import build, wsgi_app
+    from app import build, socket_front, socket_health, wsgi_app
     from bot.jobs import start_scheduler
 
     settings = _settings()
@@ -204,22 +204,18 @@ def serve() -> None:
         raise FollowupError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
     runtime = build(settings, socket_mode=socket_mode)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    scheduler, worker = None, None
+    scheduler, worker, front = None, None, None
     try:
+        import waitress
+
         if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-            from slack_sdk.errors import SlackApiError
-
-            handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
-            try:
-                handler.connect()
-            except SlackApiError as exc:
-                raise FollowupError(
-                    f"SLACK_APP_TOKEN was rejected by Slack: {exc.response.get('error')}"
-                ) from None
+            front = socket_front(runtime)
+            front.connect()
+            # no Slack requests on PORT in Socket Mode: GET /healthz (the socket's state) and GET /metrics
+            server = waitress.create_server(
+                socket_health(runtime, front), host="0.0.0.0", port=settings.port, threads=2
+            )
         else:
-            import waitress
-
             server = waitress.create_server(wsgi_app(runtime), host="0.0.0.0", port=settings.port, threads=16)
         if runtime.deps.config.work.separate_process:
             # the acks get this process to themselves; the workers and the scheduler run in a child
@@ -229,9 +225,13 @@ def serve() -> None:
             scheduler = start_scheduler(runtime.deps, holder=runtime.workers.holder)
         if socket_mode:
             metrics = _serve_metrics(runtime, settings)
-            where = f"; GET /metrics on port {metrics}" if metrics else ""
-            console.print(f"followup is running in Socket Mode{where}.", soft_wrap=True)
-            threading.Event().wait()
+            where = f"; GET /metrics also on port {metrics}" if metrics else ""
+            console.print(
+                f"followup is running in Socket Mode; GET /healthz and /metrics on port "
+                f"{server.effective_port}{where}.",  # type: ignore[union-attr]
+                soft_wrap=True,
+            )
+            server.run()
         else:
             console.print(
                 f"followup is listening on http://0.0.0.0:{server.effective_port} "  # type: ignore[union-attr]
@@ -242,6 +242,8 @@ def serve() -> None:
     except (KeyboardInterrupt, _Stop):
         pass
     finally:
+        if front is not None:
+            front.close()  # nothing new arrives; what was acknowledged is stored, the workers finish it
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         console.print("followup is stopping: finishing work in hand…")

@@ -488,3 +488,14 @@ class Report(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))  # the digest message
     created_at: Mapped[datetime]
+
+
+class SlackDelivery(Base):
+    """A Slack event or Socket Mode envelope the app has handled: Slack delivers at least once (it retries an
+    event it saw no acknowledgement for, and a dropped socket can lose an acknowledgement), so a repeat is
+    acknowledged without being handled twice. Kept a day."""
+
+    __tablename__ = "slack_deliveries"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # "event:<event_id>" | "envelope:<id>"
+    handled_at: Mapped[datetime] = mapped_column(index=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -41,6 +41,11 @@ REQUESTS = Histogram(
     "HTTP request latency (to the answer, which for Slack is the ack)",
     ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+SOCKET_CONNECTED = Gauge("followup_slack_socket_connected", "1 while the Socket Mode connection is up")
+SOCKET_RECONNECTS = Counter(
+    "followup_slack_socket_disconnects", "Socket Mode disconnects, by Slack's reason (or closed)", ["reason"]
 )
 
 SEND_RESULTS = {"delivered": "sent", "delivery_failed": "failed", "delivery_unknown": "unknown"}

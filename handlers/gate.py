@@ -21,6 +21,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import telemetry
+from bot.services.deliveries import Deliveries, delivery_key
 from handlers.payload import (
     HANDLED_EVENTS,
     BlockActions,
@@ -120,6 +121,7 @@ class Gate:
         inbound: WSGIApp | None = None,
         hubspot: WSGIApp | None = None,
         metrics: WSGIApp | None = None,
+        deliveries: Deliveries | None = None,
     ) -> None:
         self.slack = SlackRequestHandler(bolt, path=PATH)
         self.secret, self.slack_api_url = signing_secret, slack_api_url
@@ -128,6 +130,7 @@ class Gate:
         self.inbound = inbound
         self.hubspot = hubspot
         self.metrics = metrics
+        self.deliveries = deliveries  # the events already handled: Slack retries an event it saw no 200 for
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -167,7 +170,22 @@ class Gate:
         inner = dict(environ)
         inner.update({"wsgi.input": io.BytesIO(clean), "CONTENT_LENGTH": str(len(clean))})
         inner["CONTENT_TYPE"] = content_type
-        return self.slack(inner, start_response)
+        key = delivery_key(json.loads(clean)) if content_type == JSON and self.deliveries else None
+        if key is None or self.deliveries is None:
+            return self.slack(inner, start_response)
+        if self.deliveries.seen(key):
+            log.info("Slack sent %s again (a retry): acknowledged, not handled twice", key)
+            return _answer(start_response, "200 OK", "")
+        answered: list[str] = []
+
+        def noting_status(status: str, headers: list, exc_info: Any = None) -> Any:
+            answered.append(status)
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        answer = self.slack(inner, noting_status)
+        if answered and answered[0].startswith("200"):
+            self.deliveries.record(key)
+        return answer
 
     def _read(self, environ: dict[str, Any]) -> bytes:
         try:
@@ -203,38 +221,59 @@ class Gate:
         if content_type == FORM:
             form = _form(text)
             if "payload" in form:
-                request = parse(_json_object(form["payload"], "payload"))
-                if not isinstance(request, BlockActions | ViewSubmission | MessageShortcut):
-                    raise Invalid("the payload is not an interaction")
-                self._check_urls(request)
-                return FORM, urlencode({"payload": json.dumps(dump(request))}).encode()
+                interaction = clean_interaction(_json_object(form["payload"], "payload"), self.slack_api_url)
+                return FORM, urlencode({"payload": json.dumps(interaction)}).encode()
             if form.get("ssl_check") == "1":
                 return None  # Slack checking the certificate: nothing to do
-            request = parse(dict(form))
-            if not isinstance(request, SlashCommand):
-                raise Invalid("the form is not a slash command")
-            self._check_urls(request)
-            return FORM, urlencode(dump(request)).encode()
+            return FORM, urlencode(clean_command(dict(form), self.slack_api_url)).encode()
         if content_type == JSON:
-            envelope = _json_object(text, "the body")
-            if envelope.get("type") == "event_callback" and event_type(envelope) not in HANDLED_EVENTS:
+            envelope = clean_event(_json_object(text, "the body"))
+            if envelope is None:
                 return None  # an event this app does not subscribe to: acknowledged, not retried
-            request = parse(envelope)
-            if isinstance(request, BlockActions | ViewSubmission | MessageShortcut | SlashCommand):
-                raise Invalid("interactions and commands arrive form-encoded")
-            return JSON, json.dumps(dump(request)).encode()
+            return JSON, json.dumps(envelope).encode()
         raise Invalid("the content type is neither a form nor JSON")
 
-    def _check_urls(self, request: Incoming) -> None:
-        urls = (
-            [u.response_url for u in request.response_urls]
-            if isinstance(request, ViewSubmission)
-            else request.response_urls
-            if isinstance(request, BlockActions | SlashCommand | MessageShortcut)
-            else []
-        )
-        if any(not response_url_allowed(url, self.slack_api_url) for url in urls):
-            raise Invalid("the response_url is not Slack's")
+
+def clean_interaction(payload: dict[str, Any], slack_api_url: str | None) -> dict[str, Any]:
+    """A click, modal submission or shortcut as the app's models read it (raises Invalid): the same check
+    over HTTP (the form's `payload`) and over Socket Mode (an `interactive` envelope's payload)."""
+    request = parse(payload)
+    if not isinstance(request, BlockActions | ViewSubmission | MessageShortcut):
+        raise Invalid("the payload is not an interaction")
+    _check_urls(request, slack_api_url)
+    return dump(request)
+
+
+def clean_command(form: dict[str, Any], slack_api_url: str | None) -> dict[str, Any]:
+    """A slash command's fields as the app's models read them (raises Invalid)."""
+    request = parse(form)
+    if not isinstance(request, SlashCommand):
+        raise Invalid("the form is not a slash command")
+    _check_urls(request, slack_api_url)
+    return dump(request)
+
+
+def clean_event(envelope: dict[str, Any]) -> dict[str, Any] | None:
+    """An Events API callback as the app's models read it (raises Invalid); None for an event the app does
+    not subscribe to, which is acknowledged and dropped."""
+    if envelope.get("type") == "event_callback" and event_type(envelope) not in HANDLED_EVENTS:
+        return None
+    request = parse(envelope)
+    if isinstance(request, BlockActions | ViewSubmission | MessageShortcut | SlashCommand):
+        raise Invalid("interactions and commands arrive form-encoded")
+    return dump(request)
+
+
+def _check_urls(request: Incoming, slack_api_url: str | None) -> None:
+    urls = (
+        [u.response_url for u in request.response_urls]
+        if isinstance(request, ViewSubmission)
+        else request.response_urls
+        if isinstance(request, BlockActions | SlashCommand | MessageShortcut)
+        else []
+    )
+    if any(not response_url_allowed(url, slack_api_url) for url in urls):
+        raise Invalid("the response_url is not Slack's")
 
 
 def _answer(

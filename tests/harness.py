@@ -14,12 +14,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import waitress
+from pydantic import SecretStr
 
-from app import Runtime, build, wsgi_app
+from app import Runtime, build, socket_front, wsgi_app
 from bot.clock import FixedClock
 from bot.settings import Settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp import Mailbox
+from tests.fakes.socket_mode import Envelope, FakeSocketMode
 
 
 @dataclass
@@ -69,6 +71,17 @@ class SlackRequests:
         return self.request("POST", "/slack/events", raw, headers)
 
     # --- what Slack sends ---------------------------------------------------
+    def send(self, kind: str, body: dict[str, Any]) -> Reply:
+        """Over HTTP: a slash command form-encoded, an interaction as the form's `payload`, an event as
+        JSON; each signed."""
+        if kind == "slash_commands":
+            return self.signed_post(urlencode(body), "application/x-www-form-urlencoded")
+        if kind == "interactive":
+            return self.signed_post(
+                urlencode({"payload": json.dumps(body)}), "application/x-www-form-urlencoded"
+            )
+        return self.signed_post(json.dumps(body), "application/json")
+
     def command(self, text: str, *, user: str, channel: str = "DDANA", response: str = "cmd") -> Reply:
         form = {
             "command": "/followup",
@@ -83,7 +96,7 @@ class SlackRequests:
             "response_url": self.slack.response_url(response),
             "token": "legacy",
         }
-        return self.signed_post(urlencode(form), "application/x-www-form-urlencoded")
+        return self.send("slash_commands", form)
 
     def event(self, event: dict[str, Any]) -> Reply:
         envelope = {
@@ -96,7 +109,7 @@ class SlackRequests:
             "event": event,
             "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
         }
-        return self.signed_post(json.dumps(envelope), "application/json")
+        return self.send("events_api", envelope)
 
     def interact(self, payload: dict[str, Any]) -> Reply:
         base = {
@@ -105,9 +118,7 @@ class SlackRequests:
             "token": "legacy",
             "trigger_id": f"trig.{uuid.uuid4().hex}",
         }
-        return self.signed_post(
-            urlencode({"payload": json.dumps({**base, **payload})}), "application/x-www-form-urlencoded"
-        )
+        return self.send("interactive", {**base, **payload})
 
     def click(
         self,
@@ -227,3 +238,55 @@ class AppHarness(SlackRequests):
     @property
     def port(self) -> int:  # type: ignore[override]
         return self.server.effective_port
+
+
+@dataclass
+class SocketHarness(SlackRequests):
+    """The real app in Socket Mode: the same Bolt app and listeners, reached over the fake Slack's
+    WebSocket instead of HTTP. A request's Reply is its envelope's acknowledgement (200, with the response
+    payload as the body), or status 0 when Slack would have shown the person an error."""
+
+    runtime: Runtime
+    front: Any
+    settings: Settings
+    clock: FixedClock
+    slack: FakeSlack
+    socket: FakeSocketMode
+    mailbox: Mailbox
+    last: Envelope | None = None
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings,
+        *,
+        clock: FixedClock,
+        slack: FakeSlack,
+        socket: FakeSocketMode,
+        mailbox: Mailbox,
+        retry_seconds: float = 30.0,
+    ) -> SocketHarness:
+        runtime = build(
+            settings.model_copy(update={"slack_app_token": SecretStr(socket.app_token)}),
+            clock=clock,
+            socket_mode=True,
+        )
+        runtime.workers.start()
+        front = socket_front(runtime, ping_interval=1.0, retry_seconds=retry_seconds)
+        front.connect()
+        return cls(runtime, front, settings, clock, slack, socket, mailbox)
+
+    def send(self, kind: str, body: dict[str, Any]) -> Reply:
+        self.last = env = self.socket.deliver(kind, body)
+        if not env.acks:
+            return Reply(0, env.failed or "no acknowledgement")
+        payload = env.response
+        return Reply(200, json.dumps(payload) if payload else "")
+
+    def stop(self) -> None:
+        self.front.close()
+        self.runtime.shutdown()
+
+    @property
+    def deps(self):  # type: ignore[no-untyped-def]
+        return self.runtime.deps

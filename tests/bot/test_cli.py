@@ -150,6 +150,15 @@ def _get(url: str, deadline: float, proc: subprocess.Popen) -> bytes:
             time.sleep(0.2)
 
 
+def _serve(cwd: Path, env: dict[str, str]) -> subprocess.Popen:
+    """`followup serve` as a process, with only the given settings."""
+    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
+    return subprocess.Popen(
+        [FOLLOWUP, "serve"], cwd=cwd, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+
+
 def test_serve_runs_http_mode_with_healthz_and_metrics_from_both_processes(tmp_path, slack):
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -162,15 +171,7 @@ def test_serve_runs_http_mode_with_healthz_and_metrics_from_both_processes(tmp_p
         "METRICS_WORKER_PORT": str(worker_port),  # the worker child's own counters
         "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
     }
-    clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
-    proc = subprocess.Popen(
-        [FOLLOWUP, "serve"],
-        cwd=tmp_path,
-        env={**clean, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = _serve(tmp_path, env)
     try:
         deadline = time.monotonic() + 20
         assert _get(f"http://127.0.0.1:{port}/healthz", deadline, proc) == b'{"ok": true}'
@@ -182,6 +183,52 @@ def test_serve_runs_http_mode_with_healthz_and_metrics_from_both_processes(tmp_p
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_in_socket_mode_reports_the_sockets_state_on_healthz(tmp_path, slack):
+    import json
+    import urllib.error
+
+    from tests.fakes.socket_mode import FakeSocketMode
+
+    slack.socket = socket = FakeSocketMode()
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_APP_TOKEN": socket.app_token,
+        "SLACK_API_URL": slack.api_url,
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
+    }
+    proc = _serve(tmp_path, env)
+    try:
+        deadline = time.monotonic() + 20
+        health = json.loads(_get(f"http://127.0.0.1:{port}/healthz", deadline, proc))
+        while health["socket"] == "connecting":  # healthy meanwhile: the hello is on its way
+            assert health["ok"] is True and time.monotonic() < deadline
+            time.sleep(0.05)
+            health = json.loads(_get(f"http://127.0.0.1:{port}/healthz", deadline, proc))
+        assert health["ok"] is True and health["socket"] == "connected"
+        assert b"followup_slack_socket_connected 1.0" in _get(
+            f"http://127.0.0.1:{port}/metrics", deadline, proc
+        )
+        socket.disconnect("link_disabled", close_after=0.2)
+        while True:  # Socket Mode turned off: unhealthy, so a supervisor sees it
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    pass
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 503
+                said = json.loads(exc.read())
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert said["ok"] is False and said["socket"] == "disabled"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+        socket.close()
+    assert "link_disabled" in out and "followup stopped." in out and "Traceback" not in out
 
 
 def test_serve_reports_an_app_token_slack_rejects(tmp_path, slack):

@@ -16,6 +16,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from werkzeug import Request, Response
 
+from tests.fakes.socket_mode import FakeSocketMode
+
 
 @dataclass
 class Call:
@@ -43,6 +45,7 @@ class FakeSlack:
     users: dict[str, SlackUser] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
+    responded: list[str] = field(default_factory=list)  # the response_url names posted to, in order
     fail_methods: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     down: bool = False  # Slack's API answers 503, as in an outage
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> how many more calls get a 429
@@ -54,6 +57,7 @@ class FakeSlack:
     reserved: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> filename, length
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes received
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # completed: file id -> title, channel
+    socket: FakeSocketMode | None = None  # Socket Mode: apps.connections.open hands out its URLs
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -118,6 +122,7 @@ class FakeSlack:
     def _response_url(self, request: Request) -> Response:
         with self._lock:
             self.responses.append(json.loads(request.get_data(as_text=True)))
+            self.responded.append(request.path.rsplit("/", 1)[1])
         return Response("ok")
 
     def _api(self, request: Request) -> Response:
@@ -130,6 +135,8 @@ class FakeSlack:
         for key in ("blocks", "view"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
+        if method == "apps.connections.open" and self.socket is not None:  # the app-level token's one call
+            return self._json(self.socket.connections_open(request.headers.get("Authorization")))
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return self._json({"ok": False, "error": "invalid_auth"})
         retry = self._refuse_once(method, args)
