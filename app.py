@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from slack_bolt import App
@@ -38,6 +39,9 @@ from handlers.metrics import MetricsEndpoint
 from handlers.socket import Health, SocketFront
 from handlers.unsubscribe import Unsubscribe
 
+if TYPE_CHECKING:
+    import anthropic
+
 
 def build_crm(settings: Settings, config: FollowupConfig, db: Database) -> CRM:
     if settings.hubspot_access_token:
@@ -61,18 +65,23 @@ def build_drafter(settings: Settings, config: FollowupConfig, db: Database, cloc
     otherwise. Every step's output, tokens and cost go to the ledger."""
     ledger = Ledger(db, clock, config.drafting, config.business_hours.timezone)
     style = style_source(db, config.drafting.style_examples)
-    engine = None
-    if settings.anthropic_api_key:
-        import anthropic
-
-        client = anthropic.Anthropic(
-            api_key=settings.anthropic_api_key.get_secret_value(),
-            base_url=settings.anthropic_base_url,
-            timeout=config.timeouts.ai_seconds,
-            max_retries=1,
-        )
-        engine = ClaudeSteps(client, config.drafting, ledger)
+    client = claude_client(settings, config)
+    engine = ClaudeSteps(client, config.drafting, ledger) if client is not None else None
     return Pipeline(engine, ledger, config.drafting, style=style)
+
+
+def claude_client(settings: Settings, config: FollowupConfig) -> anthropic.Anthropic | None:
+    """The official client when ANTHROPIC_API_KEY is set (ANTHROPIC_BASE_URL for a proxy), else None."""
+    if not settings.anthropic_api_key:
+        return None
+    import anthropic
+
+    return anthropic.Anthropic(
+        api_key=settings.anthropic_api_key.get_secret_value(),
+        base_url=settings.anthropic_base_url,
+        timeout=config.timeouts.ai_seconds,
+        max_retries=1,
+    )
 
 
 def mailbox_config(settings: Settings, config: FollowupConfig) -> MailboxConfig | None:

@@ -25,6 +25,7 @@ from bot.settings import Settings, load_settings
 if TYPE_CHECKING:
     from app import Runtime
     from bot.clock import FixedClock
+    from bot.doctor import Check
 
 cli = typer.Typer(
     help="followup: no lead goes cold, no AI email leaves without a person's say.",
@@ -340,8 +341,6 @@ cli.add_typer(hubspot_cli, name="hubspot")
 def hubspot_check() -> None:
     """Token, scopes (and what needs each), pipelines and closed stages, the deal properties the config
     names, owners matched to Slack users: a table of ✓/✗ with how to fix each ✗; exit 1 if any ✗."""
-    from rich.table import Table
-
     from app import build_crm, slack_client
     from bot.adapters.slack import SlackChat
     from bot.config import load_config
@@ -354,7 +353,13 @@ def hubspot_check() -> None:
     crm = build_crm(settings, config, None)  # type: ignore[arg-type]
     assert isinstance(crm, HubSpotCRM)
     chat = SlackChat(slack_client(settings, config)) if settings.slack_bot_token else None
-    checks = run_checks(crm, config, chat)
+    _report_checks(run_checks(crm, config, chat))
+
+
+def _report_checks(checks: list[Check]) -> None:
+    """The ✓/✗ table, a count, and exit 1 if anything is to fix."""
+    from rich.table import Table
+
     table = Table("", "check", "found", "how to fix", show_lines=False)
     for c in checks:
         mark = "[green]✓[/green]" if c.ok else "[red]✗[/red]"
@@ -364,6 +369,67 @@ def hubspot_check() -> None:
     console.print(f"{len(checks) - len(failed)} passed, {len(failed)} to fix.")
     if failed:
         raise typer.Exit(1)
+
+
+@cli.command()
+def doctor() -> None:
+    """Check the whole install: settings and config, the database and its schema, Slack (token, scopes,
+    channels, Socket Mode or signing secret), SMTP, IMAP, HubSpot and Claude. A table of ✓/✗ with how to
+    fix each ✗; exit 1 if any ✗. Nothing is sent and nothing is changed."""
+    from app import build_crm, claude_client, mailbox_config, slack_client
+    from bot import doctor as checks_for
+    from bot.adapters.slack import SlackChat
+    from bot.config import load_config
+    from bot.doctor import Check
+    from bot.errors import ConfigError
+    from crm.hubspot import HubSpotCRM
+    from crm.hubspot_check import run_checks
+
+    try:
+        settings = _settings()
+    except ConfigError as exc:
+        _report_checks([Check("Settings", False, str(exc), "Fix that variable in the environment or .env.")])
+        return
+    checks = [Check("Settings", True, "the environment (and .env) parse")]
+    try:
+        config = load_config(settings.followup_config)
+    except FollowupError as exc:
+        _report_checks([*checks, Check("Config", False, str(exc), "Fix followup.toml where it says.")])
+        return
+    found = (
+        f"{settings.followup_config} parses"
+        if settings.followup_config
+        else "FOLLOWUP_CONFIG unset: defaults"
+    )
+    checks.append(Check("Config", True, found))
+    checks += checks_for.database(settings.database_url)
+    client, slack_refused = None, False
+    try:
+        client = slack_client(settings, config) if settings.slack_bot_token else None
+    except ConfigError as exc:
+        checks.append(Check("Slack bot token", False, str(exc), checks_for.REINSTALL))
+    else:
+        rows = checks_for.slack(client, config)
+        checks += rows
+        if not rows[0].ok:
+            client, slack_refused = None, True
+    checks += checks_for.front_door(settings, client)
+    checks += checks_for.smtp(settings, config.timeouts.smtp_seconds)
+    try:
+        checks += checks_for.imap(mailbox_config(settings, config))
+    except ConfigError as exc:
+        checks.append(Check("IMAP replies mailbox", False, str(exc), "Set it, or unset IMAP_HOST."))
+    if settings.hubspot_access_token:
+        crm = build_crm(settings, config, None)  # type: ignore[arg-type]
+        assert isinstance(crm, HubSpotCRM)
+        for c in run_checks(crm, config, SlackChat(client) if client else None):
+            if slack_refused and c.name == "Owners in Slack":
+                continue  # matched through Slack, whose token is the ✗ above
+            checks.append(Check(f"HubSpot {c.name[0].lower()}{c.name[1:]}", c.ok, c.detail, c.fix))
+    else:
+        checks.append(Check("HubSpot", True, "HUBSPOT_ACCESS_TOKEN not set: the embedded CRM is used"))
+    checks += checks_for.claude(claude_client(settings, config), config.drafting)
+    _report_checks(checks)
 
 
 audit_cli = typer.Typer(help="What the app kept, for compliance reviews.", no_args_is_help=True)

@@ -7,9 +7,9 @@ the answer is HubSpot's own, whatever kind of token (Service Key or project app)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from bot.config import FollowupConfig
+from bot.doctor import Check
 from bot.ports import Chat
 from crm.hubspot import DEFAULT_DEAL_FIELDS, HubSpotCRM
 from crm.hubspot_http import OBJECTS, OWNERS, PIPELINES, PROPERTIES, HubSpotError, HubSpotScopeError
@@ -41,14 +41,6 @@ SCOPES: dict[str, tuple[str, Callable[[HubSpotCRM], object]]] = {
         lambda crm: crm.http.write("POST", f"{OBJECTS}/notes/batch/create", {"inputs": []}),
     ),
 }
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
 
 
 def run_checks(crm: HubSpotCRM, config: FollowupConfig, chat: Chat | None) -> list[Check]:

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from blocks.ids import COMMAND, ActionId
+from bot.doctor import BOT_SCOPES
 from tests.blockkit import assert_valid_blocks
 from tests.conftest import DANA
 
@@ -24,14 +25,20 @@ def test_manifest_declares_what_the_app_uses(manifest):
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
-    # least privilege: exactly what the Web API calls in handlers/ need
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
-        "chat:write",
-        "commands",
-        "files:write",
-        "users:read",
-        "users:read.email",
-    ]
+    # least privilege: exactly what the app's Web API calls need (and what `followup doctor` checks for)
+    assert (
+        sorted(manifest["oauth_config"]["scopes"]["bot"])
+        == sorted(BOT_SCOPES)
+        == [
+            "channels:read",
+            "chat:write",
+            "commands",
+            "files:write",
+            "groups:read",
+            "users:read",
+            "users:read.email",
+        ]
+    )
 
 
 CLICKABLE = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from typing import Any
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+from bot.config import DEFAULT_PRICES
 
 # the smallest prefix the API caches, by model (tokens); unknown models use the largest
 CACHE_MINIMUM = {"claude-sonnet-5-5": 1024, "claude-sonnet-4-5": 1024, "claude-haiku-4-5": 4096}
@@ -85,6 +88,10 @@ class FakeClaude:
     cache: set[str] = field(default_factory=set)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     batch_polls_until_ended: int = 1
+    # GET /v1/models/{id}: the models this key may use (id -> display name)
+    models: dict[str, str] = field(
+        default_factory=lambda: {m: m.replace("-", " ").title() for m in DEFAULT_PRICES}
+    )
     _calls: dict[str, int] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -96,6 +103,7 @@ class FakeClaude:
     def install(self) -> None:
         s = self.server
         s.expect_request("/v1/messages", method="POST").respond_with_handler(self._messages)
+        s.expect_request(re.compile(r"^/v1/models/[^/]+$"), method="GET").respond_with_handler(self._model)
         s.expect_request("/v1/messages/batches", method="POST").respond_with_handler(self._batch_create)
         for n in range(1, 50):
             bid = f"msgbatch_{n:04d}"
@@ -253,6 +261,20 @@ class FakeClaude:
                 )
             )
         return Response("\n".join(lines) + "\n", content_type="application/binary")
+
+    def _model(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return self._error(401, "authentication_error", "invalid x-api-key")
+        model = request.path.rsplit("/", 1)[1]
+        if model not in self.models:
+            return self._error(404, "not_found_error", f"model: {model}")
+        info = {
+            "type": "model",
+            "id": model,
+            "display_name": self.models[model],
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+        return Response(json.dumps(info), content_type="application/json")
 
     @staticmethod
     def _error(status: int, kind: str, message: str) -> Response:

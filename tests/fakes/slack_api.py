@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 from werkzeug import Request, Response
 
+from bot.doctor import BOT_SCOPES
 from tests.fakes.socket_mode import FakeSocketMode
 
 
@@ -57,6 +58,8 @@ class FakeSlack:
     reserved: dict[str, dict[str, Any]] = field(default_factory=dict)  # file id -> filename, length
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> the bytes received
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # completed: file id -> title, channel
+    scopes: list[str] = field(default_factory=lambda: list(BOT_SCOPES))  # granted to the bot token
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> name, is_member, is_archived
     socket: FakeSocketMode | None = None  # Socket Mode: apps.connections.open hands out its URLs
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -153,7 +156,9 @@ class FakeSlack:
         refused = self._limits(method, args)
         if refused:
             return self._json({"ok": False, "error": refused})
-        return self._json(self._answer(method, args))
+        answer = self._json(self._answer(method, args))
+        answer.headers["x-oauth-scopes"] = ",".join(self.scopes)  # as Slack sends on every call
+        return answer
 
     def _refuse_once(self, method: str, args: dict[str, Any]) -> Response | None:
         """A 503 or a 429 (with Retry-After) the client is expected to retry; kept apart from `calls`,
@@ -277,6 +282,11 @@ class FakeSlack:
                                            "name": self.reserved[f["id"]]["filename"]}  # fmt: skip
                     done.append({"id": f["id"], "title": f.get("title"), "name": self.files[f["id"]]["name"]})
             return {"ok": True, "files": done}
+        if method == "conversations.info":
+            found = self.channels.get(args.get("channel", ""))
+            if found is None:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "channel": {"id": args["channel"], "is_archived": False, **found}}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "VHOME", **args["view"]}}
         if method == "views.open":
