@@ -16,7 +16,7 @@ from blocks.ids import ActionId, BlockId, CallbackId
 from handlers.socket import SocketState
 from tests.blockkit import assert_valid_blocks, assert_valid_view, texts
 from tests.builders import OMAR, SARAH
-from tests.conftest import DANA
+from tests.conftest import DANA, ESCALATION_CHANNEL
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.handlers.flow import followup, last_update_for, seed_and_scan, settle
@@ -110,6 +110,25 @@ def test_the_edit_modal_opens_and_its_submission_sends_the_edited_text(sock):
     assert [d.origin for d in followup(sock, fid).drafts] == ["ai", "edit"]
 
 
+def test_snooze_and_escalate_over_the_socket(sock):
+    from tests.handlers.test_escalate import _escalate
+
+    cards = seed_and_scan(sock)
+    fid, card = cards[SARAH]
+    assert sock.click(ActionId.CARD_SNOOZE, user=DANA, card=card, selected=f"{fid}:tomorrow").status == 200
+    settle(sock)
+    assert followup(sock, fid).state == "snoozed"
+    fid, card = cards[OMAR]
+    posted = len(sock.slack.of("chat.postMessage"))
+    reply = _escalate(sock, fid, card)  # a click that opens a modal, then the modal's submission
+    assert reply.status == 200 and reply.body == "" and sock.last is not None and sock.last.ack_seconds < 3.0
+    post = sock.slack.wait_for("chat.postMessage", posted + 1)[-1]
+    assert post.args["channel"] == ESCALATION_CHANNEL
+    assert "Escalated: Omar Haddad" in texts(post.args["blocks"])
+    settle(sock)
+    assert followup(sock, fid).state == "escalated"
+
+
 def test_status_over_the_socket_answers_on_the_response_url(sock):
     seed_and_scan(sock)
     reply = sock.command("status", user=DANA)
@@ -120,7 +139,8 @@ def test_status_over_the_socket_answers_on_the_response_url(sock):
     assert "Sarah Chen" in shown and "Omar Haddad" in shown
 
 
-def test_a_refresh_request_reconnects_and_nothing_sent_around_it_is_lost_or_doubled(sock, socket):
+@pytest.mark.parametrize("reason", ["refresh_requested", "warning"])
+def test_a_refresh_request_reconnects_and_nothing_sent_around_it_is_lost_or_doubled(sock, socket, reason):
     seed_and_scan(sock)
     results: list = []
 
@@ -130,7 +150,7 @@ def test_a_refresh_request_reconnects_and_nothing_sent_around_it_is_lost_or_doub
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
     for t in threads[:3]:
         t.start()
-    socket.disconnect("refresh_requested", close_after=1.5)  # Slack closes the old socket a little later
+    socket.disconnect(reason, close_after=1.5)  # Slack closes the old socket a little later
     assert _home(sock).status == 200
     for t in threads[3:]:
         t.start()
@@ -196,7 +216,7 @@ def test_link_disabled_stops_reconnecting_says_so_and_comes_back_when_turned_on(
 def test_a_revoked_app_token_is_one_clear_error_and_no_reconnect_loop(sock, socket, caplog):
     with caplog.at_level(logging.INFO):
         socket.revoked = True
-        socket.disconnect("refresh_requested", close_after=0.2)
+        socket.disconnect("refresh_requested", close_after=1.0)
         _wait_state(sock, "rejected")
         time.sleep(2.5)  # a few of the client's 1 s monitor turns
     ok, body = _state(sock)
