@@ -213,9 +213,17 @@ def serve() -> None:
             front = socket_front(runtime)
             front.connect()
             # no Slack requests on PORT in Socket Mode: GET /healthz (the socket's state) and GET /metrics
-            server = waitress.create_server(
-                socket_health(runtime, front), host="0.0.0.0", port=settings.port, threads=2
-            )
+            try:
+                server = waitress.create_server(
+                    socket_health(runtime, front), host="0.0.0.0", port=settings.port, threads=2
+                )
+            except OSError as exc:  # Socket Mode needs no port: a busy one costs only the health check
+                err.print(
+                    f"[yellow]PORT {settings.port} is not free ({exc.strerror}): GET /healthz and /metrics "
+                    "are not served; set PORT to a free port for them.[/yellow]",
+                    soft_wrap=True,
+                )
+                server = None
         else:
             server = waitress.create_server(wsgi_app(runtime), host="0.0.0.0", port=settings.port, threads=16)
         if runtime.deps.config.work.separate_process:
@@ -227,12 +235,12 @@ def serve() -> None:
         if socket_mode:
             metrics = _serve_metrics(runtime, settings)
             where = f"; GET /metrics also on port {metrics}" if metrics else ""
-            console.print(
-                f"followup is running in Socket Mode; GET /healthz and /metrics on port "
-                f"{server.effective_port}{where}.",  # type: ignore[union-attr]
-                soft_wrap=True,
-            )
-            server.run()
+            port = f"; GET /healthz and /metrics on port {server.effective_port}" if server else ""
+            console.print(f"followup is running in Socket Mode{port}{where}.", soft_wrap=True)
+            if server is not None:
+                server.run()
+            else:
+                threading.Event().wait()
         else:
             console.print(
                 f"followup is listening on http://0.0.0.0:{server.effective_port} "  # type: ignore[union-attr]

@@ -49,8 +49,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # POST /inbound (website forms, email forwarders): signed with this shared secret; unset, it is off
     inbound_signing_secret: SecretStr | None = None
-    # GET /metrics (Prometheus): on the HTTP port, and on this port where there is none (Socket Mode, or the
-    # separate worker process); with METRICS_TOKEN set, a scrape must send `Authorization: Bearer <token>`
+    # GET /metrics (Prometheus): on PORT (HTTP and Socket Mode), and on this port for a process with none
+    # (`followup work`, the separate worker); with METRICS_TOKEN set, a scrape must send a Bearer token
     metrics_port: int | None = None
     metrics_token: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

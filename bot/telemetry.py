@@ -1,5 +1,5 @@
-"""Prometheus metrics (`GET /metrics`; `METRICS_PORT` where there is no HTTP port: Socket Mode, or the
-separate worker process).
+"""Prometheus metrics (`GET /metrics` on PORT, in HTTP and Socket Mode; `METRICS_PORT` for a process with no
+port of its own: `followup work`, or the separate worker process).
 
 Counters and histograms count what this process did since it started (Prometheus sums the replicas): triggers
 fired, cards posted, actions by kind, sends by result, work failures, AI latency, tokens and cost, HTTP

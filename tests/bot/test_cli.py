@@ -231,6 +231,41 @@ def test_serve_in_socket_mode_reports_the_sockets_state_on_healthz(tmp_path, sla
     assert "link_disabled" in out and "followup stopped." in out and "Traceback" not in out
 
 
+def test_serve_in_socket_mode_runs_when_port_is_taken_and_says_healthz_is_off(tmp_path, slack):
+    import socket as sockets
+
+    from tests.fakes.socket_mode import FakeSocketMode
+
+    slack.socket = socket = FakeSocketMode()
+    taken = sockets.socket()
+    taken.bind(("0.0.0.0", 0))
+    taken.listen()
+    env = {
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_APP_TOKEN": socket.app_token,
+        "SLACK_API_URL": slack.api_url,
+        "PORT": str(taken.getsockname()[1]),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
+    }
+    proc = _serve(tmp_path, env)
+    said: list[str] = []
+    try:
+        socket.wait_connected(timeout=20)  # Socket Mode needs no port: it connects all the same
+        assert proc.stdout is not None
+        while not said or "followup is running in Socket Mode" not in said[-1]:
+            said.append(proc.stdout.readline())
+            assert said[-1], "".join(said)  # the process ended
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+        socket.close()
+        taken.close()
+    said.append(out)
+    flat = " ".join("".join(said).split())
+    assert "is not free" in flat and "GET /healthz and /metrics are not served" in flat
+    assert "Traceback" not in flat
+
+
 def test_serve_reports_an_app_token_slack_rejects(tmp_path, slack):
     env = {
         "SLACK_BOT_TOKEN": slack.token,
