@@ -72,10 +72,14 @@ def database(url: str) -> list[Check]:
             engine.dispose()
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
     where = f"{engine.dialect.name} database"
     if current == head:
         return [Check("Database", True, f"{where} reachable, schema at revision {head}")]
+    if current and current not in {rev.revision for rev in script.walk_revisions()}:
+        detail = f"{where} reachable, schema at revision {current}, newer than this version ({head})"
+        return [Check("Database", False, detail, "Run the followup version that migrated it, or newer.")]
     found = f"schema at revision {current}" if current else "no schema yet"
     fix = "Run `followup migrate` (serve also migrates when it starts)."
     return [Check("Database", False, f"{where} reachable, {found}; this version needs {head}", fix)]

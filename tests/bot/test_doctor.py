@@ -163,6 +163,14 @@ def _unmigrated(env, tmp_path, **fakes):  # type: ignore[no-untyped-def]
     return env | {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
 
 
+def _newer_schema(env, tmp_path, **fakes):  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "f.db") as conn:  # migrated by a later version of the app
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    return env
+
+
 def _imap_down(env, **fakes):  # type: ignore[no-untyped-def]
     return env | {
         "IMAP_HOST": "127.0.0.1",
@@ -188,6 +196,7 @@ BROKEN: dict[str, tuple[Callable[..., dict[str, str]], str, str]] = {
         "DATABASE_URL",
     ),
     "database not migrated": (_unmigrated, "Database", "followup migrate"),
+    "database newer": (_newer_schema, "Database", "the followup version that migrated it"),
     "slack token": (_broken_slack_token, "Slack bot token", "reinstall"),
     "slack scope": (_missing_scope, "Slack scopes", "manifest.yml"),
     "not in channel": (_not_in_channel, "Slack review channel", "/invite @followup"),
