@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -301,8 +302,11 @@ def _serve_metrics(runtime: Runtime, settings: Settings) -> int | None:
     return int(server.effective_port)  # type: ignore[union-attr]
 
 
-def _start_worker_process() -> subprocess.Popen:
-    """`followup work` as a child that dies with this process, even on SIGKILL (Linux)."""
+def dies_with_this_process() -> Callable[[], None]:
+    """A `preexec_fn` for a child process that must not outlive this one, even on SIGKILL (Linux): the kernel
+    kills it when this process's thread ends. If this process died between the fork and the request, the
+    child is already an orphan and ends itself."""
+    parent = os.getpid()
 
     def die_with_parent() -> None:
         try:
@@ -310,14 +314,21 @@ def _start_worker_process() -> subprocess.Popen:
 
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except OSError:
-            pass
+            return
+        if os.getppid() != parent:
+            os._exit(1)
 
+    return die_with_parent
+
+
+def _start_worker_process() -> subprocess.Popen:
+    """`followup work` as a child that dies with this process."""
     env = {k: v for k, v in os.environ.items() if k != "METRICS_PORT"}
     if os.environ.get("METRICS_WORKER_PORT"):  # the worker's own counters, on a port of its own
         env["METRICS_PORT"] = os.environ["METRICS_WORKER_PORT"]
     return subprocess.Popen(
         [sys.executable, "-c", "from bot.cli import main; main()", "work"],
-        preexec_fn=die_with_parent,
+        preexec_fn=dies_with_this_process(),
         env=env,
     )
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from bot.cli import dies_with_this_process
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp import free_port
 from tests.harness import SlackRequests
@@ -25,9 +26,10 @@ class AppProcess(SlackRequests):
         full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HUBSPOT_", "ANTHROPIC_"))}
         full.update(env, PORT=str(self.port), PYTHONUNBUFFERED="1")
         self.log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [str(FOLLOWUP), "serve"], env=full, cwd=logs, stdout=self.log, stderr=subprocess.STDOUT
-        )
+        self.proc = subprocess.Popen(  # gone with the test run, even one interrupted
+            [str(FOLLOWUP), "serve"], env=full, cwd=logs, stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=dies_with_this_process(),
+        )  # fmt: skip
 
     def wait_healthy(self, timeout: float = 30.0) -> AppProcess:
         deadline = time.monotonic() + timeout

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import dies_with_this_process
 from tests.fakes.smtp import free_port
 
 FOLLOWUP = str(Path(sys.executable).parent / "followup")
@@ -155,7 +156,7 @@ def _serve(cwd: Path, env: dict[str, str]) -> subprocess.Popen:
     clean = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
     return subprocess.Popen(
         [FOLLOWUP, "serve"], cwd=cwd, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
+        text=True, preexec_fn=dies_with_this_process(),
     )  # fmt: skip
 
 
@@ -348,3 +349,31 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_as_a_formula_is_defused():
         3,
         None,
     ]
+
+
+def test_a_child_started_to_die_with_this_process_dies_when_it_is_killed(tmp_path):
+    """What keeps serve's worker child (and the tests' serve processes) from outliving a SIGKILLed parent."""
+    script = (
+        "import subprocess, sys, time\n"
+        "from bot.cli import dies_with_this_process\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],\n"
+        "                         preexec_fn=dies_with_this_process())\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{child}/status")
+        try:
+            state = next(line for line in status.read_text().splitlines() if line.startswith("State:"))
+        except (FileNotFoundError, ProcessLookupError):
+            return  # gone, and reaped
+        if "zombie" in state:
+            return  # dead; this container's init may not reap it
+        time.sleep(0.05)
+    raise AssertionError(f"process {child} outlived its killed parent")
