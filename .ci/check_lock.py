@@ -41,8 +41,9 @@ def check(lock: Path, wanted: list[str]) -> list[str]:
     return problems
 
 
-project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-runtime = list(project["dependencies"])
+pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+project = pyproject["project"]
+runtime = list(project["dependencies"]) + list(pyproject["build-system"]["requires"])  # the build backend
 problems = check(ROOT / "requirements.lock", runtime)
 problems += check(ROOT / "requirements-test.lock", runtime + list(project["optional-dependencies"]["test"]))
 if problems:
