@@ -24,7 +24,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode.base_handler import BaseSocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -263,8 +263,13 @@ class SocketFront(BaseSocketModeHandler):
         try:
             self.client.connect()
         except SlackApiError as exc:
+            self.client.close()
+            code = exc.response.get("error")
+            raise FollowupError(f"SLACK_APP_TOKEN was rejected by Slack: {code}") from None
+        except (SlackClientError, OSError) as exc:  # Slack's API unreachable
+            self.client.close()
             raise FollowupError(
-                f"SLACK_APP_TOKEN was rejected by Slack: {exc.response.get('error')}"
+                f"Slack could not be reached to open a Socket Mode connection: {exc}"
             ) from None
         self.client.started = True
 

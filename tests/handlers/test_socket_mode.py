@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from slack_sdk import WebClient
 
 from blocks.ids import ActionId, BlockId, CallbackId
 from handlers.socket import SocketState
@@ -270,3 +271,18 @@ def _home_event(event_id: str) -> dict:
         "event": {"type": "app_home_opened", "user": DANA, "tab": "home", "channel": "DHOME1"},
         "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
     }
+
+
+def test_slack_unreachable_at_start_is_one_clear_error(harness):
+    from slack_bolt import App
+
+    from bot.errors import FollowupError
+    from bot.services.deliveries import Deliveries
+    from handlers.socket import SocketFront
+    from tests.fakes.smtp import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}/api/"
+    app = App(client=WebClient(token="xoxb-x", base_url=closed), token_verification_enabled=False)
+    front = SocketFront(app, "xapp-1-A0001-1-x", deliveries=Deliveries(harness.deps.db, harness.clock))
+    with pytest.raises(FollowupError, match="Slack could not be reached to open a Socket Mode connection"):
+        front.connect()
