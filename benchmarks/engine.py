@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.fakes.socket_mode import FakeSocketMode
+from tests.harness import Reply, SlackRequests
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,8 +30,10 @@ def bench_ack_load(
     clients: int = 50,
     per_client: int = 10,
     rate_per_s: float | None = None,
+    socket_mode: bool = False,
 ) -> dict:
-    """`followup serve` in its own process; 50 client threads send signed clicks and /followup status.
+    """`followup serve` in its own process; 50 client threads send signed clicks and /followup status (in
+    Socket Mode: the same requests as envelopes over the fake's WebSocket, timed to their acks).
 
     Without a rate each client sends its next request as soon as the last is answered (saturation); with
     one, the 50 clients together send about `rate_per_s` requests a second, at random moments."""
@@ -47,8 +52,14 @@ def bench_ack_load(
     from tests.process import AppProcess
 
     users = {"UDANA": "dana.whitfield@followup-demo.com", "UADMIN": "revops@followup-demo.com"}
+    socket = FakeSocketMode(any_ticket=True) if socket_mode else None
+    socket_info = (
+        [json.dumps({"url": f"ws://127.0.0.1:{socket.port}/link/", "app_token": socket.app_token})]
+        if socket
+        else []
+    )
     fake = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "slack_server.py"), json.dumps(users)],
+        [sys.executable, str(ROOT / "benchmarks" / "slack_server.py"), json.dumps(users), *socket_info],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -81,8 +92,11 @@ def bench_ack_load(
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(dead.port if hung_sends else controller.port),
             "FOLLOWUP_CONFIG": str(config),
-        }
+        } | ({"SLACK_APP_TOKEN": socket.app_token} if socket else {})
         app = AppProcess("bench", env, slack=slack, signing_secret="bench", logs=Path(tmp)).wait_healthy()
+        sender = app if socket is None else _OverSocket(socket, slack)
+        if socket is not None:
+            socket.wait_connected(timeout=30)
         try:
             deadline = time.monotonic() + 60
             cards: list[tuple[int, tuple[str, str]]] = []
@@ -112,10 +126,10 @@ def bench_ack_load(
                     fid, card = targets[(n + k) % len(targets)]
                     start = time.perf_counter()
                     if (n + k) % 2:
-                        status = app.command("status", user="UDANA", response=f"b{n}-{k}").status
+                        status = sender.command("status", user="UDANA", response=f"b{n}-{k}").status
                         kind = "status"
                     else:
-                        status = app.click(
+                        status = sender.click(
                             "followup-card-snooze", user="UADMIN", card=card, selected=f"{fid}:1h"
                         ).status
                         kind = "card action"
@@ -146,6 +160,8 @@ def bench_ack_load(
             dead.close()
             controller.stop()
             fake.communicate("", timeout=10)
+            if socket is not None:
+                socket.close()
     return {
         kind: {"n": len(v), "p50_ms": statistics.median(v), "p99_ms": _pct(v, 0.99), "max_ms": max(v)}
         for kind, v in timings.items()
@@ -157,6 +173,18 @@ def bench_ack_load(
         "requests_per_s": clients * per_client / wall,
         "offered_rate_per_s": rate_per_s,
     }
+
+
+class _OverSocket(SlackRequests):
+    """The benchmark's requests as Socket Mode envelopes: each returns when its ack arrives (200), or when
+    Slack would have given up on it (0)."""
+
+    def __init__(self, socket: FakeSocketMode, slack: object) -> None:
+        self.socket, self.slack = socket, slack  # type: ignore[assignment]
+
+    def send(self, kind: str, body: dict) -> Reply:
+        env = self.socket.deliver(kind, body)
+        return Reply(200 if env.acks and not env.failed else 0, env.failed or "")
 
 
 @contextmanager

@@ -491,11 +491,11 @@ class Report(Base):
 
 
 class SlackDelivery(Base):
-    """A Slack event or Socket Mode envelope the app has handled: Slack delivers at least once (it retries an
-    event it saw no acknowledgement for, and a dropped socket can lose an acknowledgement), so a repeat is
+    """A Slack event the app has handled, over HTTP or Socket Mode: Slack delivers at least once (it retries
+    an event it saw no acknowledgement for, and a dropped socket can lose an acknowledgement), so a repeat is
     acknowledged without being handled twice. Kept a day."""
 
     __tablename__ = "slack_deliveries"
 
-    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # "event:<event_id>" | "envelope:<id>"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # "event:<event_id>"
     handled_at: Mapped[datetime] = mapped_column(index=True)

@@ -281,7 +281,7 @@ class SocketFront(BaseSocketModeHandler):
             log.warning("refused a Slack envelope: Malformed Slack request: %s", exc)
             _ack(client, req)  # acknowledged, so Slack does not send it again; nothing to handle
             return
-        key = delivery_key(payload, req.envelope_id) if payload is not None else None
+        key = delivery_key(payload) if payload is not None else None
         if payload is None or (key is not None and self.deliveries.seen(key)):
             if key is not None:
                 log.info("Slack sent %s again (retry %s): acknowledged, not handled twice", key,

@@ -244,7 +244,8 @@ class AppHarness(SlackRequests):
 class SocketHarness(SlackRequests):
     """The real app in Socket Mode: the same Bolt app and listeners, reached over the fake Slack's
     WebSocket instead of HTTP. A request's Reply is its envelope's acknowledgement (200, with the response
-    payload as the body), or status 0 when Slack would have shown the person an error."""
+    payload as the body), or status 0 when Slack would have shown the person an error: no acknowledgement,
+    or one later than Slack's 3 s."""
 
     runtime: Runtime
     front: Any
@@ -278,7 +279,7 @@ class SocketHarness(SlackRequests):
 
     def send(self, kind: str, body: dict[str, Any]) -> Reply:
         self.last = env = self.socket.deliver(kind, body)
-        if not env.acks:
+        if not env.acks or env.failed:
             return Reply(0, env.failed or "no acknowledgement")
         payload = env.response
         return Reply(200, json.dumps(payload) if payload else "")

@@ -21,12 +21,12 @@ KEPT = timedelta(days=1)  # Slack's last retry of an event comes about 5 minutes
 PRUNE_EVERY = 500  # records
 
 
-def delivery_key(body: dict[str, Any], envelope_id: str | None = None) -> str | None:
-    """An event's own id (the same on every retry, whichever connection carries it), else the envelope's."""
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """An event's own id, the same on every retry whichever connection carries it. Interactions and
+    commands have none and need none: Slack does not send them twice (a person whose click was not
+    acknowledged in time sees an error and clicks again)."""
     event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-    if isinstance(event_id, str) and event_id:
-        return f"event:{event_id}"[:120]
-    return f"envelope:{envelope_id}"[:120] if envelope_id else None
+    return f"event:{event_id}"[:120] if isinstance(event_id, str) and event_id else None
 
 
 class Deliveries:
