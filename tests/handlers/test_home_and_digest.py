@@ -147,3 +147,33 @@ def test_the_digest_goes_out_without_the_chart_when_the_upload_fails(harness):
     assert_valid_blocks(digest.args["blocks"])
     assert "The week to Mon 23 Nov" in texts(digest.args["blocks"])
     assert [b for b in digest.args["blocks"] if b["type"] == "image"] == []
+
+
+def test_an_event_slack_retries_over_http_is_acknowledged_and_handled_once(harness):
+    """Slack sends an event again (X-Slack-Retry-Num) when it saw no 200 in 3 s: the same event_id is
+    answered 200 and not handled a second time."""
+    import json
+    import time
+
+    from tests.handlers.flow import settle
+
+    envelope = {
+        "token": "legacy",
+        "team_id": "T0001",
+        "api_app_id": "A0001",
+        "type": "event_callback",
+        "event_id": "EvRETRY0001",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": DANA, "tab": "home", "channel": "DHOME1"},
+    }
+    assert harness.signed_post(json.dumps(envelope), "application/json").status == 200
+    harness.slack.wait_for("views.publish", 1)
+    settle(harness)
+    for _ in range(2):  # Slack's retries
+        assert harness.signed_post(json.dumps(envelope), "application/json").status == 200
+    settle(harness)
+    time.sleep(0.3)
+    assert len(harness.slack.of("views.publish")) == 1
+    other = {**envelope, "event_id": "EvRETRY0002"}  # another event is handled as usual
+    assert harness.signed_post(json.dumps(other), "application/json").status == 200
+    harness.slack.wait_for("views.publish", 2)
