@@ -26,6 +26,7 @@ from slack_bolt.adapter.socket_mode.base_handler import BaseSocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.builtin.connection import Connection, ConnectionState
 from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
@@ -50,6 +51,7 @@ UNRECOVERABLE = {
     "team_disabled",
 }
 RECONNECT_GRACE = 60.0  # seconds: reconnecting for longer than this is reported unhealthy
+OLD_CONNECTION_GRACE = 15.0  # seconds an old connection may go on delivering after a new one took over
 
 CONNECTING, CONNECTED, RECONNECTING, DISABLED, REJECTED, CLOSED = (
     "connecting",
@@ -91,7 +93,15 @@ class SocketState:
 
 class _Client(SocketModeClient):
     """slack_sdk's client, watched: hello and disconnect messages move the state, and the app token's
-    rejection and `link_disabled` stop its reconnect loop."""
+    rejection and `link_disabled` stop its reconnect loop.
+
+    And one change to how it switches connections. The SDK reads every connection from one thread and, on a
+    refresh, closes the old connection before it switches to the new one. Closing waits for the old
+    socket's pending read: up to its 3 s receive timeout, or until Slack closes it. All that time nothing is
+    dispatched and no ack goes out, which is past Slack's 3 s for whatever arrived meanwhile. Here each
+    connection is read by a thread of its own. A new one takes over at once: acks go out on it and its
+    envelopes are handled. The old one keeps delivering what Slack still sends on it until Slack closes it,
+    or OLD_CONNECTION_GRACE runs out."""
 
     def __init__(self, *, state: SocketState, retry_seconds: float, **kwargs: Any) -> None:
         self.state, self.retry_seconds = state, retry_seconds
@@ -197,9 +207,63 @@ class _Client(SocketModeClient):
                 log.warning("Socket Mode is back on: connected again")
                 return
 
+    def connect(self) -> None:
+        old_session, old_state = self.current_session, self.current_session_state
+        if self.wss_uri is None:
+            self.wss_uri = self.issue_new_wss_url()
+        session = Connection(
+            url=self.wss_uri,
+            logger=self.logger,
+            ping_interval=self.ping_interval,
+            trace_enabled=self.trace_enabled,
+            all_message_trace_enabled=self.all_message_trace_enabled,
+            ping_pong_trace_enabled=self.ping_pong_trace_enabled,
+            receive_buffer_size=self.receive_buffer_size,
+            proxy=self.proxy,
+            proxy_headers=self.proxy_headers,
+            on_message_listener=self._on_message,
+            on_error_listener=self._on_error,
+            on_close_listener=self._on_close,
+            ssl_context=self.web_client.ssl,
+        )
+        session.connect()  # a failure is logged by the SDK and leaves the session inactive
+        if not session.is_active() and old_session is not None and old_session.is_active():
+            log.warning("a new Socket Mode connection failed; the current one stays in use")
+            return
+        state = ConnectionState()
+        self.current_session, self.current_session_state = session, state
+        self.auto_reconnect_enabled = self.default_auto_reconnect_enabled
+        threading.Thread(target=self._read, args=(session, state), name="socket-read", daemon=True).start()
+        if old_session is not None:
+            threading.Thread(
+                target=self._retire, args=(old_session, old_state), name="socket-retire", daemon=True
+            ).start()
+        if not self.current_app_monitor_started:
+            self.current_app_monitor_started = True
+            self.current_app_monitor.start()
+        self.logger.info(f"A new session has been established (session id: {self.session_id()})")
+
+    def _run_current_session(self) -> None:
+        """The SDK's single reader thread: unused, each connection has its own (`_read`)."""
+
+    def _read(self, session: Connection, state: ConnectionState) -> None:
+        try:
+            session.run_until_completion(state)
+        except Exception as exc:
+            log.error("a Socket Mode connection stopped reading: %s", exc)
+
+    def _retire(self, session: Connection, state: ConnectionState) -> None:
+        """Let an old connection deliver what Slack still sends on it, then close it if Slack has not."""
+        deadline = time.monotonic() + OLD_CONNECTION_GRACE
+        while session.is_active() and time.monotonic() < deadline and not self._stopped.is_set():
+            time.sleep(0.1)
+        state.terminated = True
+        session.close()
+
     def close(self) -> None:
         self._stopped.set()
         self.state.set(CLOSED)
+        self.current_session_state.terminated = True
         super().close()
 
 

@@ -150,7 +150,7 @@ def test_a_refresh_request_reconnects_and_nothing_sent_around_it_is_lost_or_doub
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
     for t in threads[:3]:
         t.start()
-    socket.disconnect(reason, close_after=1.5)  # Slack closes the old socket a little later
+    socket.disconnect(reason, close_after=5.0)  # Slack closes the old socket some seconds later
     assert _home(sock).status == 200
     for t in threads[3:]:
         t.start()
@@ -164,7 +164,10 @@ def test_a_refresh_request_reconnects_and_nothing_sent_around_it_is_lost_or_doub
     assert len(sock.slack.responses) == 6
     assert len(sock.slack.wait_for("views.publish", 1)) == 1
     assert _wait_state(sock, "connected")["socket"] == "connected"
-    assert socket.open_connections() == 1  # the old one is closed, not leaked
+    deadline = time.monotonic() + 10
+    while socket.open_connections() > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the old one delivers until Slack closes it (5 s after the disconnect)
+    assert socket.open_connections() == 1  # closed, not leaked
 
 
 def test_a_dropped_connection_is_noticed_and_reconnected(sock, socket):
