@@ -6,11 +6,12 @@ Slack's WebSocket carries the same requests the HTTP door gets, as envelopes; ea
 an event it saw no acknowledgement for (a socket that died before the ack got through) comes again, on any
 connection, and is acknowledged without being handled twice.
 
-The connection itself is slack_sdk's built-in client, which reconnects when Slack asks (`disconnect` with
-`refresh_requested`, `warning`, …) and when the socket drops. Around it: the socket's state for
-`GET /healthz`, one clear log line when Slack rejects the app token (no reconnect loop: only a new token
-helps), and for `link_disabled` (Socket Mode turned off in the app's settings) a quiet retry until it is
-turned back on."""
+The connection is slack_sdk's built-in client, which reconnects when Slack asks (`disconnect` with
+`refresh_requested`, `warning`, …) and when the socket drops, with one change: each connection has a reader
+thread of its own, so a new one takes over without waiting for the old one to close (see `_Client`).
+Around it: the socket's state for `GET /healthz`, one clear log line when Slack rejects the app token (no
+reconnect loop: only a new token helps), and for `link_disabled` (Socket Mode turned off in the app's
+settings) a quiet retry until it is turned back on."""
 
 from __future__ import annotations
 
