@@ -21,7 +21,7 @@ from bot.clock import FixedClock
 from bot.settings import Settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp import Mailbox
-from tests.fakes.socket_mode import Envelope, FakeSocketMode
+from tests.fakes.socket_mode import FakeSocketMode
 
 
 @dataclass
@@ -254,7 +254,6 @@ class SocketHarness(SlackRequests):
     slack: FakeSlack
     socket: FakeSocketMode
     mailbox: Mailbox
-    last: Envelope | None = None
 
     @classmethod
     def start(
@@ -278,7 +277,7 @@ class SocketHarness(SlackRequests):
         return cls(runtime, front, settings, clock, slack, socket, mailbox)
 
     def send(self, kind: str, body: dict[str, Any]) -> Reply:
-        self.last = env = self.socket.deliver(kind, body)
+        env = self.socket.deliver(kind, body)
         if not env.acks or env.failed:
             return Reply(0, env.failed or "no acknowledgement")
         payload = env.response
