@@ -60,7 +60,7 @@ def status_line(fu: FollowUpView) -> str | None:
         else:
             logged = "logged to CRM" if fu.crm_logged else "logging to CRM…"
         via = "on the HubSpot inbox thread" if fu.sent_via == "inbox" else "by email"
-        when = slack_date(fu.sent_at)
+        when = slack_date(fu.sent_at, fu.viewer_tz)
         who = (
             f"Sent automatically ({fu.auto_confidence:.0%} sure, no flags)"
             if fu.auto_confidence is not None
@@ -78,14 +78,14 @@ def status_line(fu: FollowUpView) -> str | None:
     if fu.state is State.QUEUED:
         return ":hourglass: Up next: waits for room in the owner's daily card budget"
     if fu.state is State.SCHEDULED and fu.due_at:
-        return f":calendar: Comes due {slack_date(fu.due_at)}"
+        return f":calendar: Comes due {slack_date(fu.due_at, fu.viewer_tz)}"
     if fu.state is State.SENDING and fu.send_at:
-        when = f"{their_time(fu.send_at, fu.recipient_tz)} ({slack_date(fu.send_at)} yours)"
+        when = f"{their_time(fu.send_at, fu.recipient_tz)} ({slack_date(fu.send_at, fu.viewer_tz)} yours)"
         return f":clock3: Scheduled: {when} · {_approved(fu)}"
     if fu.state is State.SENDING:
         return f":hourglass_flowing_sand: Sending… · {_approved(fu)}"
     if fu.state is State.SNOOZED and fu.snoozed_until:
-        return f":zzz: Snoozed until {slack_date(fu.snoozed_until)}"
+        return f":zzz: Snoozed until {slack_date(fu.snoozed_until, fu.viewer_tz)}"
     if fu.state is State.FAILED:
         return f":x: Sending failed: {clip(escape(fu.last_error or 'unknown error'), 400)}"
     if fu.state is State.ESCALATED:
@@ -121,13 +121,12 @@ def sequence_line(fu: FollowUpView) -> str | None:
         return f":octagonal_sign: Sequence stopped: {clip(escape(seq.outcome or 'ended'), 400)}"
     if seq.touch != fu.touch:
         return None
-    away = f" (away until {slack_date(seq.hold_until)})" if seq.hold_until else ""
+    away = f" (away until {slack_date(seq.hold_until, fu.viewer_tz)})" if seq.hold_until else ""
     if seq.next_touch_at is not None:
-        return (
-            f":repeat: Touch {seq.touch + 1} of {seq.touches} comes due {slack_date(seq.next_touch_at)}{away}"
-        )
+        due = slack_date(seq.next_touch_at, fu.viewer_tz)
+        return f":repeat: Touch {seq.touch + 1} of {seq.touches} comes due {due}{away}"
     if seq.completes_at is not None:
-        done = slack_date(seq.completes_at)
+        done = slack_date(seq.completes_at, fu.viewer_tz)
         return f":repeat: Break-up sent: the sequence completes {done} unless they reply{away}"
     return None
 
@@ -320,9 +319,9 @@ def card_blocks(fu: FollowUpView, *, escalation: bool = False, alert: bool = Fal
     blocks: list[Block] = [HeaderBlock(text=clip(title, 150))]
     status = status_line(fu)
     if alert:
-        arrived = f" It arrived {slack_date(fu.arrived_at)}." if fu.arrived_at else ""
+        arrived = f" It arrived {slack_date(fu.arrived_at, fu.viewer_tz)}." if fu.arrived_at else ""
         owner = person(fu.owner_slack_id, fu.owner_name or "Nobody yet")
-        due = f"Answer by {slack_date(fu.answer_by)}: the" if fu.answer_by else "The"
+        due = f"Answer by {slack_date(fu.answer_by, fu.viewer_tz)}: the" if fu.answer_by else "The"
         clock = f"{owner}, this one is yours.{arrived} {due} clock runs until someone acts on the card."
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clock)))
     if escalation and fu.original_card and fu.original_card.permalink:

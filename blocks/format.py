@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from blocks.ids import CONVERSATION_ID, USER_ID
 
@@ -27,10 +28,22 @@ def line(text: str | None, limit: int) -> str:
     return clip(escape(" ".join((text or "").split())), limit)
 
 
-def slack_date(at: datetime, fallback_fmt: str = "%a %d %b %H:%M UTC") -> str:
-    """A timestamp every reader sees in their own time zone."""
+def slack_date(at: datetime, zone: str | None = None) -> str:
+    """A timestamp every reader sees in their own time zone. Where Slack cannot localise it (a
+    notification, a terminal), the fallback is written in `zone` (the reader's, else the team's), with the
+    weekday of that zone's date."""
     epoch = int(at.timestamp())
-    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{at.strftime(fallback_fmt)}>"
+    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{local_time(at, zone)}>"
+
+
+def local_time(at: datetime, zone: str | None) -> str:
+    """'Mon 04 Jan 09:00 EST' in `zone`; UTC when no zone (or an unknown one) is given."""
+    try:
+        tz = ZoneInfo(zone) if zone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = UTC
+    local = at.astimezone(tz)
+    return f"{local:%a %d %b %H:%M} {local.tzname() or 'UTC'}"
 
 
 def person(slack_id: str | None, fallback: str | None = None) -> str:

@@ -145,6 +145,8 @@ def scan(
         else:
             for t in run.triggers:
                 console.print(f"[bold]{t.rule}[/bold] contact {escape(t.contact_id)}: {escape(t.reason)}")
+            for why, count in run.skipped.items():
+                console.print(f"{count} left alone — {escape(why)}")
         _report_rule_failures(run.failures)
         return
     from bot.services import cards
@@ -174,6 +176,8 @@ def scan(
         console.print(
             f"{len(result.queued)} more wait for room in the daily budget ({why}): see /followup status."
         )
+    for why, count in result.skipped.items():
+        console.print(f"{count} left alone — {escape(why)}")
     _report_rule_failures(result.rule_failures)
     for failure in result.post_failures:
         err.print(f"[yellow]not posted[/yellow] {escape(failure)}")

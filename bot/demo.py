@@ -90,6 +90,8 @@ def run(deps: Deps, console: Console, *, show_json: bool = False) -> int:
         ]
         table.add_row(rule.name, rule.label, *map(str, counts))
     console.print(table)
+    for why, count in result.skipped.items():
+        console.print(f"[dim]{count} left alone — {why}[/dim]")
     for name, error in result.rule_failures.items():
         console.print(f"[red]rule {name} failed:[/red] {error}")
     return len(result.created)

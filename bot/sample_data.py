@@ -340,8 +340,8 @@ def generate(
         company = next(c for c in comps if c.id == contact.company_id)
         close_date = now + timedelta(days=rng.randint(10, 90))
         lost_reason, quote_expires = None, None
-        if stage == "closedlost":  # "not right now": one due for a check-in, the others later
-            idle = 65 if n % 30 == 26 else 20 + n % 10
+        if stage == "closedlost":  # "not right now": one due for a check-in, one long past, the others later
+            idle = 65 if n % 30 == 26 else 400 if n % 30 == 28 else 20 + n % 10
             close_date = now - timedelta(days=idle)
             lost_reason = (
                 "Not right now — revisit after their budget cycle" if n % 30 != 29 else "Chose a competitor"

@@ -82,6 +82,9 @@ class FollowUpView:
     sequence: SequenceView | None = None  # where its sequence stands, on a sent touch
     arrived_at: datetime | None = None  # when the silence (or the inbound lead) began
     answer_by: datetime | None = None  # a hot lead's response clock: when its SLA runs out
+    # the zone times are written in where Slack cannot localise them (notifications, the terminal demo):
+    # the reader's Slack zone when known, else the team's
+    viewer_tz: str | None = None
 
     @property
     def touch_label(self) -> str | None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+from dataclasses import replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from blocks.card import card_blocks, card_text, to_dicts
+from blocks.ids import USER_ID
 from bot.errors import ChatDestinationError
 from bot.ports import PostedCard
 from bot.snapshot import CardRef, FollowUpView
@@ -89,7 +92,15 @@ class SlackChat:
             raise
         return user.get("id") == user_id and not user.get("deleted") and not user.get("is_bot")
 
+    def _for_reader(self, followup: FollowUpView, channel: str) -> FollowUpView:
+        """A card in a rep's DM writes its times in the rep's Slack zone (else the team's stays)."""
+        if not re.fullmatch(USER_ID, channel):
+            return followup
+        zone = self.user_timezone(channel)
+        return replace(followup, viewer_tz=zone) if zone else followup
+
     def show(self, followup: FollowUpView, channel: str, *, kind: str = "card") -> PostedCard:
+        followup = self._for_reader(followup, channel)
         blocks = to_dicts(card_blocks(followup, escalation=kind == "escalation", alert=kind == "alert"))
         try:
             resp = self.client.chat_postMessage(
@@ -124,6 +135,7 @@ class SlackChat:
         self.client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
 
     def refresh(self, followup: FollowUpView, card: CardRef) -> None:
+        followup = self._for_reader(followup, card.channel)
         blocks = to_dicts(
             card_blocks(followup, escalation=card.kind == "escalation", alert=card.kind == "alert")
         )

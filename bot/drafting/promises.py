@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.drafting.injection import find as find_injection
+
 _DAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|today|tonight)"
 _MONTH = (
     r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(tember)?|oct(ober)?"
@@ -72,15 +74,6 @@ CHECKS: dict[str, tuple[re.Pattern[str], str]] = {
     ),
 }
 
-# instructions aimed at the model, in text a stranger wrote
-INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\s+(all\s+|any\s+|the\s+)?(previous|prior|above|earlier|your)\s+"
-    r"(instructions?|prompts?|rules?|directions?)"
-    r"|\b(system|developer)\s+prompt\b|\byou\s+are\s+now\b|\bact\s+as\s+(an?\s+)?(ai|assistant|admin)\b"
-    r"|\bnew\s+instructions?\s*:|\b(assistant|ai|model|claude|chatgpt)\s*[,:]\s*(please\s+)?(offer|send|give|reply|write)",
-    re.I,
-)
-
 
 @dataclass(frozen=True)
 class Hit:
@@ -111,9 +104,8 @@ def commitments(text: str) -> list[Hit]:
 
 
 def injection(text: str) -> str | None:
-    """The first phrase that addresses the AI rather than the rep, if any."""
-    found = INJECTION.search(text or "")
-    return found.group(0) if found else None
+    """The first phrase that addresses the AI rather than the rep, if any (see bot.drafting.injection)."""
+    return find_injection(text)
 
 
 def commitment_flag(hits: list[Hit]) -> str:

@@ -47,6 +47,7 @@ def view(deps: Deps, followup_id: int) -> FollowUpView:
                 InboundLead.followup_id == followup_id, InboundLead.route == "hot"
             )
         )
+    fu = replace(fu, viewer_tz=deps.calendar.zone.key)
     if hot_since is None:
         return fu
     sla = timedelta(hours=deps.config.inbound.sla_business_hours)

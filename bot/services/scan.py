@@ -46,6 +46,7 @@ class ScanResult:
     stopped: list[int] = field(default_factory=list)  # sequences between touches that a stop rule ended
     resolved: list[int] = field(default_factory=list)
     rule_failures: dict[str, str] = field(default_factory=dict)  # the other rules still ran
+    skipped: dict[str, int] = field(default_factory=dict)  # seen and left alone on purpose, by why
     post_failures: list[str] = field(default_factory=list)  # nowhere to post (no Slack user, no channel)
     draft_failures: list[str] = field(default_factory=list)  # left for the next scan to try again
     check_failures: list[str] = field(default_factory=list)
@@ -214,6 +215,7 @@ def scan(deps: Deps, *, scheduled: bool = False) -> ScanResult:
     ctx = lifecycle.rule_context(deps)
     run = run_rules(deps.config.triggers, ctx)
     result.rule_failures = run.failures
+    result.skipped = run.skipped
     triggers = run.triggers
     with deps.db.session() as s:
         known = set(

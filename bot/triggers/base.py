@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +27,7 @@ class Calendar(Protocol):
     @property
     def workday(self) -> timedelta: ...
     def elapsed(self, start: datetime, end: datetime) -> timedelta: ...
+    def next_opening(self, at: datetime) -> datetime: ...
 
 
 RECENT = timedelta(days=45)  # how far back the engagement-reading rules look
@@ -123,6 +126,12 @@ class RuleContext:
     pipeline: Pipeline
     _deals: dict[str, Deal | None] = field(default_factory=dict)
     _contacts: dict[str, Contact | None] = field(default_factory=dict)
+    # what the rules saw and deliberately left alone, by why ("not nurtured: lost too long ago"), for the
+    # scan's and the demo's summary: a quiet scan says what it chose not to do
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def skip(self, why: str) -> None:
+        self.skipped[why] += 1
 
     @cached_property
     def recent(self) -> list[Engagement]:
@@ -204,13 +213,34 @@ def marked(e: Engagement, markers: Iterable[str]) -> bool:
     return any(m.lower() in text for m in markers)
 
 
-def deal_closed(ctx: RuleContext, deal_id: str | None) -> str | None:
-    """'Deal closed won' / 'Deal closed lost' when the watched deal has closed, else None."""
+# "Re:", "RE[2]:", "AW:", "Antw:", "SV:", "R:", "RIF:", "Res:", "回复：", "返信:": a reply in a thread
+REPLY_PREFIX = re.compile(
+    r"^\s*((re|aw|sv|vs|antw|antwort|r|rif|res|ref|odp|ynt|回复|回覆|答复|返信)\s*(\[\d+\])?\s*[:：]\s*)+",
+    re.I,
+)
+
+
+def is_thread_reply(e: Engagement) -> bool:
+    """An email that answers another one in its thread (its subject starts with a reply prefix)."""
+    return bool(REPLY_PREFIX.match(e.subject or ""))
+
+
+def thread_subject(subject: str | None) -> str:
+    """The subject without its reply and forward prefixes, for matching emails of one thread."""
+    text = REPLY_PREFIX.sub("", subject or "")
+    return re.sub(r"^\s*((fwd?|wg|tr|rv|enc|i)\s*[:：]\s*)+", "", text, flags=re.I).strip().casefold()
+
+
+def deal_closed(ctx: RuleContext, deal_id: str | None, *, after: datetime | None = None) -> str | None:
+    """'Deal closed won' / 'Deal closed lost' when the watched deal has closed (since `after`, when given:
+    an inquiry about a deal lost last year is a new conversation, not a closed one), else None."""
     if not deal_id:
         return None
     deal = ctx.deal(deal_id)
     if deal is None:
         return "The deal no longer exists in the CRM"
+    if after is not None and deal.stage in ctx.pipeline.closed and deal.stage_changed_at <= after:
+        return None
     if deal.stage in ctx.pipeline.won_stages:
         return f"Deal '{deal.name}' was closed won"
     if deal.stage in ctx.pipeline.lost_stages:

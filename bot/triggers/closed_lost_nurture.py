@@ -1,5 +1,9 @@
 """A deal lost for "not right now": a check-in comes due 60–90 days after close. Stored as soon as the deal
-is seen, so it is never silently dropped; it waits in our database until it fires or a person ends it."""
+is seen, so it is never silently dropped; it waits in our database until it fires or a person ends it.
+
+A loss seen only after its window (a first install on a portal with years of losses) is checked in on up to
+`max_days_late` days past it, and older ones are counted ("not nurtured: lost too long ago"), never turned
+into a day-one flood of cards about conversations long over."""
 
 from __future__ import annotations
 
@@ -38,8 +42,15 @@ class Config(RuleConfig):
         default_factory=lambda: ["not right now", "timing", "no budget this year", "revisit"],
         description="Lost reasons (matched as words in the deal's lost reason) that mean 'ask again later'.",
     )
-    lookback_days: Annotated[int, Field(ge=1, le=3650)] = Field(
-        default=365, description="Deals closed longer ago than this are not picked up on a first scan."
+    max_days_late: Annotated[int, Field(ge=0, le=365)] = Field(
+        default=14,
+        description="Days past window_days a loss may still be checked in on (one seen late, as on a first "
+        "install); older losses are counted in the scan summary, not followed up.",
+    )
+    lookback_days: Annotated[int | None, Field(ge=1, le=3650)] = Field(
+        default=None,
+        description="No longer used (max_days_late decides how old a loss may be); accepted so older "
+        "config files still load.",
     )
 
     @model_validator(mode="after")
@@ -57,10 +68,14 @@ def detect(cfg: Config, ctx: RuleContext) -> list[Trigger]:
         reason = (deal.lost_reason or "").lower()
         if deal.contact_id is None or not any(w in reason for w in wanted):
             continue
-        if closed < ctx.now - timedelta(days=cfg.lookback_days):
+        age = (ctx.now - closed).days
+        if age > cfg.window_days + cfg.max_days_late:
+            ctx.skip(
+                f"{NAME}: not nurtured: lost too long ago (over {cfg.window_days + cfg.max_days_late} days)"
+            )
             continue
-        due = closed + timedelta(days=cfg.after_days)
-        age = (max(due, ctx.now) - closed).days
+        # due on a working morning in the team's calendar, never a Sunday at the hour the deal was closed
+        due = ctx.calendar.next_opening(closed + timedelta(days=cfg.after_days))
         late = f"; {age} days on, past the {cfg.window_days}-day window" if age > cfg.window_days else ""
         triggers.append(
             Trigger(

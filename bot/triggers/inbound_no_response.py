@@ -70,7 +70,8 @@ def still_applies(cfg: Config, watch: Watch, ctx: RuleContext) -> str | None:
     answered = next((e for e in ctx.history_after(watch) if is_response(e)), None)
     if answered:
         return f"They got an answer another way: {describe(answered, ctx)}"
-    return deal_closed(ctx, watch.deal_id)
+    # a deal closed before the inquiry (last year's loss, a signed customer) does not answer it
+    return deal_closed(ctx, watch.deal_id, after=watch.since)
 
 
 def offline_ask(lead: LeadContext) -> tuple[str, str]:

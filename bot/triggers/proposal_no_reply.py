@@ -1,8 +1,14 @@
-"""A proposal or quote went out (a marked email, or the deal entering a proposal stage) and no reply came
-within N business days."""
+"""A proposal or quote went out and no reply came within N business days.
+
+A proposal is the team's configured signal, never a reply in a thread: an outbound email (not a "Re:") whose
+subject names a proposal marker, or whose text says one is attached; else the deal entering a proposal stage.
+When the lead did reply and the rep answered, the silence after that answer is its own situation, with its
+own wording: the lead has the proposal and an answer to their questions, and went quiet again."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -18,13 +24,27 @@ from bot.triggers.base import (
     deal_closed,
     describe,
     is_reply,
-    marked,
+    is_thread_reply,
     rule_weight,
 )
 
 NAME = "proposal_no_reply"
 LABEL = "Proposal unanswered"
 ORDER = 2
+
+
+# subject words that name a proposal or quote, in the languages the drafts are written in
+MARKERS = (
+    "proposal", "quote", "quotation", "order form", "angebot", "offerte", "devis", "propuesta", "cotización",
+    "proposta", "orçamento", "preventivo", "見積", "提案",
+)  # fmt: skip
+ATTACHED = (
+    "attached proposal", "proposal attached", "attached quote", "quote attached", "attached is the proposal",
+    "attached is our proposal", "attached the proposal", "attached our proposal", "enclosed proposal",
+    "please find the proposal", "please find our proposal", "please find attached our proposal",
+    "please find attached the proposal", "please find attached the quote", "please find attached our quote",
+    "the proposal is attached", "the quote is attached", "order form attached", "attached order form",
+)  # fmt: skip
 
 
 class Config(RuleConfig):
@@ -36,8 +56,14 @@ class Config(RuleConfig):
         default=3, description="Business days a proposal may wait for a reply."
     )
     markers: list[str] = Field(
-        default_factory=lambda: ["proposal", "quote", "order form"],
-        description="An outbound email whose subject or text contains one of these is a proposal.",
+        default_factory=lambda: list(MARKERS),
+        description="An outbound email (not a reply in a thread) whose subject contains one of these as a "
+        "word is a proposal.",
+    )
+    attached_markers: list[str] = Field(
+        default_factory=lambda: list(ATTACHED),
+        description="Phrases in an outbound email's text that say a proposal or quote is attached (the "
+        "email is a proposal whatever its subject, unless it is a reply in a thread).",
     )
     stages: list[str] = Field(
         default_factory=lambda: ["contractsent"],
@@ -45,51 +71,112 @@ class Config(RuleConfig):
     )
 
 
+def _marked(cfg: Config, e: Engagement) -> bool:
+    subject = (e.subject or "").casefold()
+    text = " ".join(e.body.casefold().split())
+    in_subject = any(_word(m.casefold()).search(subject) for m in cfg.markers)
+    return in_subject or any(m.casefold() in text for m in cfg.attached_markers)
+
+
+def _word(marker: str) -> re.Pattern[str]:
+    # "quote" is a word in "Your quote", not in "unquoted"; scripts without spaces match as written
+    return re.compile(rf"(?<!\w){re.escape(marker)}(?!\w)" if marker.isascii() else re.escape(marker))
+
+
+def _is_proposal(cfg: Config, e: Engagement) -> bool:
+    return (
+        e.type is EngagementType.EMAIL
+        and e.direction == "outbound"
+        and not is_thread_reply(e)
+        and _marked(cfg, e)
+    )
+
+
+@dataclass
+class _Thread:
+    """One contact's latest proposal and what happened after it."""
+
+    proposal: Engagement
+    reply: Engagement | None = None  # the lead's first answer to it
+    answer: Engagement | None = None  # the rep's latest email after that answer
+    since_answer: bool = False  # the lead wrote again after the rep's answer
+
+
 def detect(cfg: Config, ctx: RuleContext) -> list[Trigger]:
-    proposals: dict[str, Engagement] = {}  # contact -> their latest proposal email not yet replied to
-    replied: set[str] = set()
+    threads: dict[str, _Thread] = {}
     for e in ctx.recent:  # oldest first
         if e.contact_id is None or e.occurred_at > ctx.now:
             continue
-        if e.type is EngagementType.EMAIL and e.direction == "outbound" and marked(e, cfg.markers):
-            proposals[e.contact_id] = e
-            replied.discard(e.contact_id)
-        elif is_reply(e) and e.contact_id in proposals:
-            replied.add(e.contact_id)
-    # (contact, deal, sent at, key, subject)
-    candidates: list[tuple[str, str | None, datetime, str, str | None]] = [
-        (cid, e.deal_id, e.occurred_at, f"email:{e.id}", e.subject)
-        for cid, e in proposals.items()
-        if cid not in replied
-    ]
+        if _is_proposal(cfg, e):
+            threads[e.contact_id] = _Thread(e)  # a new (or revised) proposal starts over
+            continue
+        thread = threads.get(e.contact_id)
+        if thread is None:
+            continue
+        if is_reply(e):
+            if thread.reply is None:
+                thread.reply = e
+            elif thread.answer is not None:
+                thread.since_answer = True
+        elif thread.reply is not None and e.type is EngagementType.EMAIL and e.direction == "outbound":
+            thread.answer, thread.since_answer = e, False
+    # (contact, deal, since, key, reason's first part)
+    candidates: list[tuple[str, str | None, datetime, str, str]] = []
+    for cid, t in threads.items():
+        what = _what(t.proposal)
+        if t.reply is None:
+            sent = t.proposal.occurred_at
+            first = f"{what} sent {ctx.day(sent)}, no reply"
+            candidates.append((cid, t.proposal.deal_id, sent, f"email:{t.proposal.id}", first))
+        elif t.answer is not None and not t.since_answer:
+            # they replied (questions, a counter) and the rep answered: waiting on them again
+            first = (
+                f"{ctx.contact_name(cid)} replied to {what[0].lower()}{what[1:]} on "
+                f"{ctx.day(t.reply.occurred_at)} and got your answer on {ctx.day(t.answer.occurred_at)}; "
+                "no word since"
+            )
+            deal_id = t.proposal.deal_id or t.answer.deal_id
+            candidates.append((cid, deal_id, t.answer.occurred_at, f"answer:{t.answer.id}", first))
+        # a reply the rep has not answered yet is an unanswered inquiry: inbound_no_response has it
     for deal in ctx.open_deals:
-        if deal.stage not in cfg.stages or not deal.contact_id or deal.contact_id in proposals:
+        if deal.stage not in cfg.stages or not deal.contact_id or deal.contact_id in threads:
             continue
         since = deal.stage_changed_at
         history = ctx.history_after(Watch(NAME, deal.contact_id, deal.id, since, dedupe_key=""))
         if not any(is_reply(e) for e in history):
-            candidates.append((deal.contact_id, deal.id, since, f"deal:{deal.id}:{since.date()}", None))
+            first = f"Proposal sent {ctx.day(since)} (the deal entered its proposal stage), no reply"
+            candidates.append((deal.contact_id, deal.id, since, f"deal:{deal.id}:{since.date()}", first))
     triggers = []
-    for contact_id, deal_id, since, key, subject in candidates:
+    for contact_id, deal_id, since, key, first in candidates:
         days = ctx.business_days(since)
         if days < cfg.business_days or _quote_expired(ctx, deal_id):
             continue
-        what = f"Proposal “{subject}”" if subject else "Proposal"
         triggers.append(
             Trigger(
                 rule=NAME,
                 dedupe_key=f"{NAME}:{key}",
                 contact_id=contact_id,
                 deal_id=deal_id,
-                reason=(
-                    f"{what} sent {ctx.day(since)}, no reply in {int(days)} business days "
-                    f"(limit {cfg.business_days:g})"
-                ),
+                reason=f"{first} in {int(days)} business days (limit {cfg.business_days:g})",
                 triggered_at=ctx.now,
                 since=since,
             )
         )
     return triggers
+
+
+def _sent_proposal(e: Engagement) -> bool:
+    return (
+        e.direction == "outbound"
+        and e.type is EngagementType.EMAIL
+        and bool(e.subject)
+        and not (is_thread_reply(e))
+    )
+
+
+def _what(e: Engagement) -> str:
+    subject = " ".join((e.subject or "").split())
+    return f"Proposal “{subject[:80]}”" if subject else "A proposal email"
 
 
 def _quote_expired(ctx: RuleContext, deal_id: str | None) -> bool:
@@ -110,5 +197,9 @@ def still_applies(cfg: Config, watch: Watch, ctx: RuleContext) -> str | None:
 
 
 def offline_ask(lead: LeadContext) -> tuple[str, str]:
-    name = lead.deal.name if lead.deal else "the proposal"
-    return f"Questions on the proposal for {name}?", "go through the proposal and any open questions"
+    """The subject threads onto the proposal the lead received (never the CRM's internal deal name)."""
+    sent = next((e for e in lead.engagements if _sent_proposal(e)), None)
+    if sent and sent.subject:
+        return f"Re: {' '.join(sent.subject.split())}", "go through the proposal"
+    company = lead.company.name if lead.company else ""
+    return (f"The proposal for {company}" if company else "Your proposal"), "go through the proposal"

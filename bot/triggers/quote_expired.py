@@ -50,5 +50,6 @@ def still_applies(cfg: Config, watch: Watch, ctx: RuleContext) -> str | None:
 
 
 def offline_ask(lead: LeadContext) -> tuple[str, str]:
-    name = lead.deal.name if lead.deal else "your quote"
-    return f"Your quote for {name}", "check whether the quote still fits, so I can refresh it for you"
+    """The subject names the lead's company, never the CRM's internal deal name."""
+    subject = f"Your quote for {lead.company.name}" if lead.company else "Your quote"
+    return subject, "check whether the quote still fits, so I can refresh it for you"

@@ -69,6 +69,8 @@ class RuleRun:
 
     triggers: list[Trigger] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)  # rule name -> error
+    # what was seen and left alone on purpose, by why: "proposal_no_reply: already moot (Deal … closed lost)"
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def run_rules(configs: Any, ctx: RuleContext) -> RuleRun:
@@ -79,11 +81,50 @@ def run_rules(configs: Any, ctx: RuleContext) -> RuleRun:
         if not cfg.enabled:
             continue
         try:
-            run.triggers.extend(rule.detect(cfg, ctx))
+            found = rule.detect(cfg, ctx)
+            # at detection, everything the send-time check asks: a follow-up already moot (the deal closed,
+            # a meeting booked, an answer given another way) never becomes a card
+            for trigger in found:
+                moot = rule.still_applies(cfg, watch_of(trigger), ctx)
+                if moot is None:
+                    run.triggers.append(trigger)
+                else:
+                    ctx.skip(f"{rule.name}: already moot ({_kind_of(moot)})")
         except Exception as exc:
             log.exception("trigger rule %s failed", rule.name)
             run.failures[rule.name] = f"{type(exc).__name__}: {exc}"
+    run.skipped = dict(sorted(ctx.skipped.items()))
     return run
+
+
+def watch_of(trigger: Trigger) -> Watch:
+    return Watch(
+        rule=trigger.rule,
+        contact_id=trigger.contact_id,
+        deal_id=trigger.deal_id,
+        since=trigger.since,
+        dedupe_key=trigger.dedupe_key,
+    )
+
+
+def _kind_of(reason: str) -> str:
+    """A still_applies reason without its particulars, so the summary counts kinds ("the deal was closed
+    lost"), not one line per deal."""
+    low = reason.lower()
+    for kind in ("closed won", "closed lost", "no longer exists", "meeting", "replied", "answer", "renewed",
+                 "moved", "reopened", "in touch"):  # fmt: skip
+        if kind in low:
+            return {
+                "meeting": "a meeting was booked",
+                "replied": "they replied",
+                "answer": "answered another way",
+                "in touch": "they got in touch",
+                "renewed": "the quote was renewed",
+                "moved": "the deal moved on",
+                "reopened": "the deal was reopened",
+                "no longer exists": "the deal is gone",
+            }.get(kind, f"the deal was {kind}")
+    return reason[:60]
 
 
 def still_applies(configs: Any, watch: Watch, ctx: RuleContext) -> str | None:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from bot.records import LeadContext
-from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed, rule_weight
+from bot.records import EngagementType, LeadContext
+from bot.triggers.base import RuleConfig, RuleContext, Trigger, Watch, deal_closed, describe, rule_weight
 
 NAME = "stale_deal"
 LABEL = "Deal gone quiet"
@@ -76,12 +76,21 @@ def still_applies(cfg: Config, watch: Watch, ctx: RuleContext) -> str | None:
     deal = ctx.deal(watch.deal_id)
     if deal is not None and deal.stage_changed_at > watch.since:
         return f"Deal moved to {deal.stage} on {ctx.day(deal.stage_changed_at)}"
+    # a meeting on the calendar is a next step, whatever the stage says
+    booked = next(
+        (e for e in ctx.history_after(watch) if e.type is EngagementType.MEETING and e.occurred_at > ctx.now),
+        None,
+    )
+    if booked:
+        return f"A meeting is booked: {describe(booked, ctx)}"
     return None
 
 
 def offline_ask(lead: LeadContext) -> tuple[str, str]:
+    """The subject names the lead's company, never the CRM's internal deal name."""
     company = lead.company.name if lead.company else "your team"
+    subject = f"Next step for {company}" if lead.company else "Our next step"
     if lead.deal is None:
-        return "Next step", "agree on the next step"
+        return subject, "agree on the next step"
     goal = STAGE_ASKS.get(lead.deal.stage, "agree on the next step").format(company=company)
-    return f"Next step for {lead.deal.name}", goal
+    return subject, goal

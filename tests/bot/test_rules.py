@@ -3,7 +3,8 @@ rule counts it), explains itself in a rep's words, and resolves when it no longe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -65,11 +66,11 @@ def _add(db, row) -> None:
         s.add(row)
 
 
-def _deal(db, stage: str, changed: datetime, **extra) -> None:
+def _deal(db, stage: str, changed: datetime, deal_id: str = "d1", **extra) -> None:
     _add(
         db,
         CrmDeal(
-            id="d1",
+            id=deal_id,
             name="Acme — Pilot",
             stage=stage,
             stage_changed_at=changed,
@@ -175,6 +176,84 @@ def test_proposal_stage_counts_as_sent(book):
     assert t.deal_id == "d1" and t.reason.startswith("Proposal sent Tue 3 Nov")
 
 
+def test_the_reps_answer_in_the_thread_is_not_a_new_proposal(book):
+    """Proposal, the lead's questions, the rep's "Re: Proposal": silence after that is its own situation,
+    worded as such, never "Proposal “Re: Proposal” sent … no reply"."""
+    db, crm = book
+    _deal(db, "presentationscheduled", T0 - timedelta(days=2))
+    _eng(
+        db, "e1", "email", T0, direction="outbound", subject="Proposal for Acme", body="Attached.", deal="d1"
+    )
+    _eng(db, "e2", "email", T0 + timedelta(hours=3), direction="inbound", subject="Re: Proposal for Acme",
+         body="Two questions: does the price include onboarding? And SSO?")  # fmt: skip
+    wed = datetime(2026, 11, 4, 15, 0, tzinfo=UTC)
+    _eng(db, "e3", "email", wed, direction="outbound", subject="RE: Proposal for Acme",
+         body="Yes to both — onboarding is included and SSO is on every plan.", deal="d1")  # fmt: skip
+    assert _found(crm, "proposal_no_reply", wed + timedelta(days=1)) == []  # not 3 business days yet
+    later = datetime(2026, 11, 12, 15, 0, tzinfo=UTC)  # Thu: 5 business days after Wed (Veterans Day off)
+    [t] = _found(crm, "proposal_no_reply", later)
+    assert "sent" not in t.reason.split(";")[0] or "“Re:" not in t.reason
+    assert t.reason.startswith(
+        "Lee Park replied to proposal “Proposal for Acme” on Tue 3 Nov and got your answer on Wed 4 Nov; "
+        "no word since in 5 business days"
+    ), t.reason
+    assert t.since == wed and t.dedupe_key == "proposal_no_reply:answer:e3"
+    # they write back: moot
+    _eng(db, "e4", "email", later + timedelta(hours=1), direction="inbound", subject="Re: Proposal for Acme",
+         body="Thanks, signing this week")  # fmt: skip
+    assert _found(crm, "proposal_no_reply", later + timedelta(days=1)) == []
+
+
+@pytest.mark.parametrize("subject", ["Re: Proposal", "AW: Angebot", "RE[2]: Your quote", "Antw: offerte"])
+def test_a_reply_in_a_thread_never_starts_a_proposal_clock(book, subject):
+    db, crm = book
+    _eng(db, "e1", "email", T0 - timedelta(days=1), direction="inbound", subject="Question",
+         body="What would 10 seats cost?")  # fmt: skip
+    _eng(db, "e2", "email", T0, direction="outbound", subject=subject, body="Here you go, quote attached.")
+    assert _found(crm, "proposal_no_reply", T0 + timedelta(days=10)) == []
+
+
+def test_an_attached_proposal_counts_whatever_the_subject(book):
+    db, crm = book
+    _eng(db, "e1", "email", T0, direction="outbound", subject="Following our call",
+         body="Hi Lee, please find attached our proposal for the pilot.")  # fmt: skip
+    [t] = _found(crm, "proposal_no_reply", datetime(2026, 11, 6, 15, 0, tzinfo=UTC))
+    assert t.reason.startswith("Proposal “Following our call” sent Tue 3 Nov, no reply in 3 business days")
+    _eng(db, "e9", "email", T0, direction="outbound", subject="Notes", body="We will send a quote soon.")
+    assert len(_found(crm, "proposal_no_reply", datetime(2026, 11, 6, 15, 0, tzinfo=UTC))) == 1
+
+
+@pytest.mark.parametrize("stage", ["closedlost", "closedwon"])
+def test_no_card_for_a_proposal_whose_deal_closed_before_detection(book, stage):
+    """The demo's old bug: proposal cards for deals already closed lost, only resolved by the next scan."""
+    db, crm = book
+    _deal(db, stage, T0 + timedelta(days=1))
+    _eng(
+        db, "e1", "email", T0, direction="outbound", subject="Proposal for Acme", body="Attached.", deal="d1"
+    )
+    ctx = _ctx(crm, datetime(2026, 11, 6, 15, 0, tzinfo=UTC))
+    run = run_rules(CONFIG.triggers, ctx)
+    assert [t for t in run.triggers if t.rule == "proposal_no_reply"] == []
+    won_or_lost = "closed won" if stage == "closedwon" else "closed lost"
+    assert run.skipped == {f"proposal_no_reply: already moot (the deal was {won_or_lost})": 1}
+
+
+def test_a_stale_deal_with_a_meeting_on_the_calendar_is_not_stale(book):
+    db, crm = book
+    _deal(db, "qualifiedtobuy", T0)
+    now = T0 + timedelta(days=20)
+    _eng(db, "m1", "meeting", now + timedelta(days=2), subject="Rollout planning", deal="d1")
+    assert _found(crm, "stale_deal", now) == []
+
+
+def test_an_inquiry_on_a_deal_lost_last_year_is_still_an_inquiry(book):
+    db, crm = book
+    _deal(db, "closedlost", T0 - timedelta(days=300), close_date=T0 - timedelta(days=300))
+    _eng(db, "e1", "form", T0, direction="inbound", subject="Back again", body="Pricing for 30 seats?",
+         deal="d1")  # fmt: skip
+    assert len(_found(crm, "inbound_no_response", T0 + timedelta(hours=3))) == 1
+
+
 def test_call_no_next_step(book):
     db, crm = book
     _eng(
@@ -237,15 +316,45 @@ def test_closed_lost_nurture_is_stored_at_once_and_comes_due_after_60_days(book)
     db, crm = book
     _deal(db, "closedlost", T0, close_date=T0, lost_reason="Not right now — budget freeze")
     [t] = _found(crm, "closed_lost_nurture", T0 + timedelta(days=1))
-    assert t.due_at == T0 + timedelta(days=60)  # stored now, shown when due
+    # stored now, shown when due: 60 days on is Saturday 2 Jan, so it comes due on Monday's opening
+    assert t.due_at == datetime(2027, 1, 4, 9, 0, tzinfo=ZoneInfo("America/New_York"))
     assert "lost on Tue 3 Nov as “Not right now — budget freeze”: check in 60–90 days later" in t.reason
-    [due] = _found(crm, "closed_lost_nurture", T0 + timedelta(days=60))
+    [due] = _found(
+        crm, "closed_lost_nurture", datetime(2027, 1, 4, 9, 0, tzinfo=ZoneInfo("America/New_York"))
+    )
     assert due.due_at is None
     [late] = _found(crm, "closed_lost_nurture", T0 + timedelta(days=100))
-    assert "100 days on, past the 90-day window" in late.reason  # late, but never silently dropped
+    assert "100 days on, past the 90-day window" in late.reason  # late, but within max_days_late
     with db.session() as s:
         s.get(CrmDeal, "d1").stage = "qualifiedtobuy"
     assert _resolution(crm, t, T0 + timedelta(days=61)) == "The deal was reopened (now in qualifiedtobuy)"
+
+
+@pytest.mark.parametrize("days", [105, 122, 900])
+def test_a_loss_older_than_the_window_and_its_grace_is_counted_not_nurtured(book, days):
+    """A first install on a portal with years of "not right now" losses: no day-one flood of cards."""
+    db, crm = book
+    _deal(db, "closedlost", T0, close_date=T0, lost_reason="Not right now")
+    ctx = _ctx(crm, T0 + timedelta(days=days))
+    run = run_rules(CONFIG.triggers, ctx)
+    assert [t for t in run.triggers if t.rule == "closed_lost_nurture"] == []
+    assert run.skipped == {"closed_lost_nurture: not nurtured: lost too long ago (over 104 days)": 1}
+
+
+def test_a_due_time_never_lands_on_a_day_off(book):
+    """Losses closed on each day of a fortnight: every check-in comes due inside working hours on a
+    working day, in the team's zone."""
+    db, crm = book
+    zone = ZoneInfo("America/New_York")
+    for i in range(14):
+        closed = T0 + timedelta(days=i, hours=9)
+        _deal(db, "closedlost", closed, close_date=closed, lost_reason="Timing", deal_id=f"d{i}")
+    found = _found(crm, "closed_lost_nurture", T0 + timedelta(days=15))
+    assert len(found) == 14
+    for t in found:
+        local = t.due_at.astimezone(zone)
+        assert local.weekday() < 5 and (9, 0) <= (local.hour, local.minute) < (17, 0), local
+        assert local.date() not in (date(2027, 1, 1),)  # New Year's Day
 
 
 def test_other_lost_reasons_are_not_nurtured(book):

@@ -123,6 +123,34 @@ def test_a_waiting_nurture_does_not_hold_back_a_new_inquiry(harness):
     from tests.builders import SARAH
 
     now = harness.clock.now()
+    small_book(harness.deps.db, now)  # Sarah's demo request from yesterday, unanswered
+    with harness.deps.db.session() as s:
+        # and an old deal of hers, marked lost "not right now" since (the inquiry is not about it)
+        s.add(
+            CrmDeal(
+                id="309",
+                name="Northwind — 2025 pilot",
+                stage="closedlost",
+                stage_changed_at=now - timedelta(minutes=5),
+                close_date=now - timedelta(minutes=5),
+                lost_reason="Not right now",
+                contact_id=SARAH,
+                owner_id="501",
+            )
+        )
+    result = scan.scan(harness.deps)
+    with harness.deps.db.session() as s:
+        sarah = {fu.rule: fu.state for fu in s.scalars(select(FollowUp).where(FollowUp.contact_id == SARAH))}
+    assert sarah == {"inbound_no_response": "pending", "closed_lost_nurture": "scheduled"}
+    assert len(result.scheduled) == 1
+
+
+def test_a_nurture_is_moot_at_detection_when_the_lead_wrote_in_after_the_loss(harness):
+    """Seen for the first time after the lead got in touch again: never stored, counted as left alone."""
+    from crm.tables import CrmDeal
+    from tests.builders import SARAH
+
+    now = harness.clock.now()
     small_book(harness.deps.db, now)
     with harness.deps.db.session() as s:
         s.add(
@@ -140,8 +168,8 @@ def test_a_waiting_nurture_does_not_hold_back_a_new_inquiry(harness):
     result = scan.scan(harness.deps)
     with harness.deps.db.session() as s:
         sarah = {fu.rule: fu.state for fu in s.scalars(select(FollowUp).where(FollowUp.contact_id == SARAH))}
-    assert sarah == {"inbound_no_response": "pending", "closed_lost_nurture": "scheduled"}
-    assert len(result.scheduled) == 1
+    assert sarah == {"inbound_no_response": "pending"}
+    assert result.skipped == {"closed_lost_nurture: already moot (they got in touch)": 1}
 
 
 def test_a_scan_drafts_several_leads_at_once_with_a_slow_model(settings, claude):
