@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -329,12 +329,17 @@ class Mail(_Section):
     unsubscribe_mailto: str | None = None
 
 
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+
+
 class StepConfig(_Section):
-    """One pipeline step: which prompt version runs (roll back by pinning an older one), on which model, and
-    an optional A/B split with a second version."""
+    """One pipeline step: which prompt version runs (roll back by pinning an older one), on which model and
+    effort (`output_config.effort`), and an optional A/B split with a second version. Model and effort
+    default to the prompt file's front matter."""
 
     version: Annotated[int | None, Field(ge=1, description="Prompt version; empty means the newest.")] = None
     model: str | None = None
+    effort: Effort | None = None
     ab_version: Annotated[int | None, Field(ge=1)] = None
     ab_share: Annotated[float, Field(ge=0, le=1, description="Share of leads given ab_version.")] = 0.0
 
@@ -369,7 +374,12 @@ class Drafting(_Section):
     )
     concurrency: Annotated[
         int,
-        Field(ge=1, le=32, description="Leads drafted at the same time in a scan (model calls in flight)."),
+        Field(
+            ge=1,
+            le=32,
+            description="Model calls in flight at most: a scan drafts this many leads at a time, and one "
+            "lead's classify, extract and score calls run together when there is room.",
+        ),
     ] = 8
     daily_spend_cap_usd: Annotated[
         float,

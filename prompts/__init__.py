@@ -1,13 +1,18 @@
 """Versioned prompt files: `prompts/<step>/v<N>.md`, each with YAML front matter, and the shared guide.
 
-Front matter names the step, the version, the model it was written for and its output budget:
+Front matter names the step, the version, the model it was written for, its output budget and, optionally,
+the effort the model spends on it (`output_config.effort`: low, medium, high, xhigh or max; absent, the API's
+default):
 
     ---
     name: classify
     version: 1
-    model: claude-sonnet-5-5
+    model: claude-haiku-5-5
+    effort: low
     max_tokens: 400
     ---
+
+`[drafting.steps.<step>]` in the config file may override the model and the effort.
 
 `guide.md` is the stable part every step's system prompt starts with (rules, style guide, examples), so the
 same long prefix is sent on every call and read from the API's prompt cache.
@@ -24,6 +29,7 @@ from importlib import resources
 import yaml
 
 STEPS = ("classify", "extract", "score", "summarize", "draft", "breakup")
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
 _FILE = re.compile(r"^v(\d+)\.md$")
 
 
@@ -38,6 +44,7 @@ class Prompt:
     model: str
     max_tokens: int
     text: str
+    effort: str | None = None  # output_config.effort; None sends none (the API's default)
 
     @property
     def label(self) -> str:
@@ -59,12 +66,16 @@ def _parse(raw: str, where: str) -> Prompt:
     missing = [k for k in ("name", "version", "model", "max_tokens") if k not in meta]
     if missing:
         raise PromptError(f"{where}: front matter lacks {', '.join(missing)}")
+    effort = meta.get("effort")
+    if effort is not None and effort not in EFFORTS:
+        raise PromptError(f"{where}: effort {effort!r} is not one of {', '.join(EFFORTS)}")
     return Prompt(
         name=str(meta["name"]),
         version=int(meta["version"]),
         model=str(meta["model"]),
         max_tokens=int(meta["max_tokens"]),
         text=body.strip(),
+        effort=effort,
     )
 
 

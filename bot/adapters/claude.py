@@ -2,15 +2,20 @@
 
 Each call sends the same long stable prefix first (the shared guide, then the step's prompt, each marked
 for the prompt cache), then the lead as delimited data. The answer is constrained to the step's JSON schema
-(`output_config.format`) and validated against the step's pydantic model; an answer that still fails is
-sent back once with the error, and a second failure hands the step to the offline path. Every call,
-answered or not, is written to the ledger with its prompt, model, tokens, cost and latency.
+(`output_config.format`, next to the step's `output_config.effort`) and validated against the step's
+pydantic model; an answer that still fails is sent back once with the error, and a second failure hands the
+step to the offline path. A refusal (`stop_reason: "refusal"`, the API's safety classifiers declining) is
+not retried: the step goes to the offline path at once. No sampling parameter (temperature, top_p, top_k) is
+ever sent: current models reject them. Every call, answered or not, is recorded with its prompt, model,
+tokens, cost and latency: written to the ledger as it returns, or handed to the caller's `sink` when the call
+runs on a worker thread (the caller writes it on its own thread).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -36,11 +41,24 @@ class StepFailed(FollowupError):
     """Claude could not answer this step (API error, or an answer that failed validation twice)."""
 
 
+class StepRefused(StepFailed):
+    """Claude declined to answer this step (`stop_reason: "refusal"`); asking again would not help."""
+
+    def __init__(self, step: str, detail: str) -> None:
+        super().__init__(f"Claude declined the {step} step ({detail})")
+        self.step = step
+        self.detail = detail
+
+
+Sink = Callable[[StepRecord], None]
+
+
 @dataclass(frozen=True)
 class Choice:
     prompt: Prompt
     model: str
     arm: str | None  # "A" / "B" when the step is split between two versions
+    effort: str | None = None  # output_config.effort; None sends none
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,9 @@ class ClaudeSteps:
         self.ledger = ledger
         self.sleep = sleep
         self.monotonic = monotonic
+        # `[drafting] concurrency` bounds the calls in flight from this process, however they are spread
+        # (a scan's leads, each lead's classify/extract/score together, an inbound lead meanwhile)
+        self._slots = threading.BoundedSemaphore(config.concurrency)
 
     # ---- choosing the prompt ----
 
@@ -98,7 +119,12 @@ class ClaudeSteps:
             else:
                 arm = "A"
         prompt = load(step, version)
-        return Choice(prompt=prompt, model=cfg.model or self.config.model or prompt.model, arm=arm)
+        return Choice(
+            prompt=prompt,
+            model=cfg.model or self.config.model or prompt.model,
+            arm=arm,
+            effort=cfg.effort or prompt.effort,
+        )
 
     @staticmethod
     def system(prompt: Prompt) -> list[dict[str, Any]]:
@@ -110,17 +136,23 @@ class ClaudeSteps:
         ]
 
     def params(self, step: str, choice: Choice, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The request: no temperature, top_p or top_k (current models answer 400 to any of them)."""
+        output_config = schema_for(STEP_OUTPUTS[step])
+        if choice.effort is not None:
+            output_config = {"effort": choice.effort, **output_config}
         return {
             "model": choice.model,
             "max_tokens": choice.prompt.max_tokens,
             "system": self.system(choice.prompt),
             "messages": messages,
-            "output_config": schema_for(STEP_OUTPUTS[step]),
+            "output_config": output_config,
         }
 
     # ---- one call, with one retry on an invalid answer ----
 
-    def run(self, step: str, call: StepCall) -> BaseModel:
+    def run(self, step: str, call: StepCall, *, sink: Sink | None = None) -> BaseModel:
+        """The step's answer. Each call's record goes to `sink` when given (a worker thread's caller writes
+        it), to the ledger otherwise. Raises StepRefused, StepFailed or OverSpendCap."""
         import anthropic
 
         choice = self.choose(step, call.key)
@@ -128,20 +160,39 @@ class ClaudeSteps:
         problem = ""
         for attempt in (1, 2):
             params = self.params(step, choice, messages)
-            started = time.monotonic()
-            try:
-                with self._budget(choice, params):
+            # recorded inside the budget's hold, so the call's cost is never out of both the hold and the
+            # record (a Pending counts it from the moment it is added)
+            with self._slots, self._budget(choice, params):
+                started = time.monotonic()
+                try:
                     message = self.client.messages.create(**params)
-            except anthropic.APIError as exc:
+                except anthropic.APIError as exc:
+                    self._record(
+                        step,
+                        call,
+                        choice,
+                        "failed",
+                        started,
+                        error=f"{type(exc).__name__}: {exc}"[:300],
+                        sink=sink,
+                    )
+                    raise StepFailed(f"Claude's {step} step failed ({type(exc).__name__})") from None
+                refusal = self._refusal(message)
+                text, answer, problem = self._read(step, message)
+                status = "refused" if refusal else "ok" if answer is not None else "invalid"
                 self._record(
-                    step, call, choice, "failed", started, error=f"{type(exc).__name__}: {exc}"[:300]
+                    step,
+                    call,
+                    choice,
+                    status,
+                    started,
+                    message=message,
+                    error=refusal or problem or None,
+                    answer=answer,
+                    sink=sink,
                 )
-                raise StepFailed(f"Claude's {step} step failed ({type(exc).__name__})") from None
-            text, answer, problem = self._read(step, message)
-            status = "ok" if answer is not None else "invalid"
-            self._record(
-                step, call, choice, status, started, message=message, error=problem or None, answer=answer
-            )
+            if refusal:
+                raise StepRefused(step, refusal)
             if answer is not None:
                 return answer
             if attempt == 1:
@@ -165,6 +216,16 @@ class ClaudeSteps:
         return self.ledger.reserve(worst_case(price, size, choice.prompt.max_tokens, batch=batch))
 
     @staticmethod
+    def _refusal(message: Any) -> str | None:
+        """What the ledger keeps of a refusal: its category and explanation when the API gives them."""
+        if message.stop_reason != "refusal":
+            return None
+        details = getattr(message, "stop_details", None)
+        category = getattr(details, "category", None)
+        explanation = getattr(details, "explanation", None)
+        return "; ".join(["safety refusal", *(str(x) for x in (category, explanation) if x)])[:300]
+
+    @staticmethod
     def _read(step: str, message: Any) -> tuple[str, BaseModel | None, str]:
         text = "".join(b.text for b in message.content if getattr(b, "type", "") == "text")
         if message.stop_reason not in ("end_turn", "stop_sequence"):
@@ -186,11 +247,12 @@ class ClaudeSteps:
         error: str | None = None,
         answer: BaseModel | None = None,
         batch: bool = False,
+        sink: Sink | None = None,
     ) -> None:
         if self.ledger is None:
             return
         usage = Usage.of(message.usage) if message is not None else Usage()
-        self.ledger.record(
+        (sink or self.ledger.record)(
             StepRecord(
                 run_id=call.run_id,
                 step=step,
@@ -231,7 +293,7 @@ class ClaudeSteps:
         with self.ledger.reserve(hold) if self.ledger is not None else nullcontext():
             answered = self._await_batch(step, calls, choices, requests)
         # what the batch did not answer (cancelled, errored, invalid) is asked one call at a time, with the
-        # batch's budget released
+        # batch's budget released; a refusal is final
         return [
             (found, True) if found is not None else (self._run_or_fail(step, c), False)
             for found, c in zip(answered, calls, strict=True)
@@ -243,8 +305,8 @@ class ClaudeSteps:
         calls: Sequence[StepCall],
         choices: list[Choice],
         requests: list[dict[str, Any]],
-    ) -> list[BaseModel | None]:
-        """The batch's valid answers, None where it gave none."""
+    ) -> list[BaseModel | StepRefused | None]:
+        """The batch's valid answers and refusals, None where it gave neither."""
         import anthropic
 
         started = time.monotonic()
@@ -260,14 +322,15 @@ class ClaudeSteps:
             results = {r.custom_id: r.result for r in self.client.messages.batches.results(batch.id)}
         except anthropic.APIError:
             return [None] * len(calls)
-        out: list[BaseModel | None] = []
+        out: list[BaseModel | StepRefused | None] = []
         for i, (c, ch) in enumerate(zip(calls, choices, strict=True)):
             result = results.get(f"{step}-{i}")
             if result is None or result.type != "succeeded":
                 out.append(None)
                 continue
+            refusal = self._refusal(result.message)
             _, answer, problem = self._read(step, result.message)
-            status = "ok" if answer is not None else "invalid"
+            status = "refused" if refusal else "ok" if answer is not None else "invalid"
             self._record(
                 step,
                 c,
@@ -275,11 +338,11 @@ class ClaudeSteps:
                 status,
                 started,
                 message=result.message,
-                error=problem or None,
+                error=refusal or problem or None,
                 answer=answer,
                 batch=True,
             )
-            out.append(answer)
+            out.append(StepRefused(step, refusal) if refusal else answer)
         return out
 
     def _run_or_fail(self, step: str, call: StepCall) -> BaseModel | StepFailed:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -91,6 +91,7 @@ class Ledger:
         self.tz = ZoneInfo(timezone)
         self._lock = threading.Lock()
         self._in_flight = 0.0  # dollars reserved by calls still running in this process
+        self._unwritten = 0.0  # dollars of answered calls whose records wait in a Pending to be written
 
     def record(self, rec: StepRecord) -> None:
         self.record_many([rec])
@@ -126,6 +127,10 @@ class Ledger:
                 for rec in records
             )
 
+    def pending(self) -> Pending:
+        """A buffer for records made on worker threads, written later by the thread that owns the run."""
+        return Pending(self)
+
     def spent_today(self) -> float:
         local = self.clock.now().astimezone(self.tz)
         start = datetime.combine(local.date(), time(0), tzinfo=self.tz)
@@ -147,6 +152,7 @@ class Ledger:
         cap = self.config.daily_spend_cap_usd
         with self._lock:
             spent = self.spent_today()
+            spent += self._unwritten
             if spent >= cap or spent + self._in_flight + estimate > cap:
                 raise OverSpendCap(f"today's AI spend cap (${cap:.2f}) is reached (${spent:.2f} spent)")
             self._in_flight += estimate
@@ -155,3 +161,31 @@ class Ledger:
         finally:
             with self._lock:
                 self._in_flight -= estimate
+
+
+class Pending:
+    """Step records made on worker threads (the model calls of steps that run at the same time), kept until
+    the run's own thread writes them in one transaction: database sessions stay on that thread. What they
+    cost counts against today's cap from the moment they are added, so the wait to be written cannot let
+    other calls spend past it."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.records: list[StepRecord] = []
+
+    def add(self, rec: StepRecord) -> None:
+        with self.ledger._lock:
+            self.records.append(rec)
+            self.ledger._unwritten += rec.cost_usd
+
+    def write(self, order: Callable[[StepRecord], int] | None = None) -> None:
+        """Write what was added, in one transaction on the calling thread (sorted by `order`, stable, so
+        one step's records keep the order they were made in)."""
+        with self.ledger._lock:
+            records, self.records = self.records, []
+        held = sum(r.cost_usd for r in records)
+        try:
+            self.ledger.record_many(sorted(records, key=order) if order else records)
+        finally:
+            with self.ledger._lock:  # released once written (and counted by spent_today), or lost
+                self.ledger._unwritten -= held

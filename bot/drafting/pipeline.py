@@ -1,20 +1,25 @@
-"""The AI pipeline: classify → extract → score → summarize → draft, one narrow step at a time.
+"""The AI pipeline: classify, extract and score (together) → summarize → draft, in narrow steps.
 
-Each step runs on Claude when a key is set and on the offline path otherwise; a step Claude cannot answer
-(an API error, an answer that failed validation twice, today's spend cap reached) is answered offline, and
-the card says which and why. Every step's output is written to the ledger, whichever engine wrote it.
+Classify, extract and score each read the lead alone, so their three model calls run at the same time, on a
+small thread pool per lead; summarize and draft read what those found and run after them. Each step runs on
+Claude when a key is set and on the offline path otherwise; a step Claude cannot answer (an API error, an
+answer that failed validation twice, a safety refusal, today's spend cap reached) is answered offline, and
+the card says which and why. Every step's output is written to the ledger, whichever engine wrote it; the
+model calls made on the pool's threads hand their records back, and the lead's own thread writes them (a
+database session never crosses threads).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
-from bot.adapters.claude import ClaudeSteps, StepCall, StepFailed, lead_message
+from bot.adapters.claude import ClaudeSteps, Sink, StepCall, StepFailed, StepRefused, lead_message
 from bot.config import Drafting
 from bot.drafting import offline
 from bot.drafting.guardrails import apply_guardrails
@@ -24,6 +29,21 @@ from bot.drafting.steps import Classification, DraftText, Extraction, LeadClass,
 from bot.records import DraftOutput, Engagement, LeadContext
 
 STEPS = ("classify", "extract", "score", "summarize", "draft")
+# The steps that read the lead alone (not each other's answers): their model calls run at the same time.
+# Score quotes its evidence from the records, as extract does, so it does not wait for them; the offline
+# score, which builds on them, runs after both are in.
+TOGETHER = ("classify", "extract", "score")
+ORDER = {step: i for i, step in enumerate((*STEPS, "breakup"))}
+
+# what the card says when Claude's safety classifiers declined a step
+DECLINED = {
+    "classify": "classify this lead",
+    "extract": "extract this lead's details",
+    "score": "score this lead",
+    "summarize": "summarize this lead",
+    "draft": "draft the email to this lead",
+    "breakup": "write the break-up email to this lead",
+}
 
 # what each non-sales class means for the rep reading the card
 CLASS_FLAGS = {
@@ -108,40 +128,86 @@ class Pipeline:
         self.model: str | None = engine.choose("draft", "").model if engine else None
         self.prompt_version: str | None = engine.choose("draft", "").prompt.label if engine else "offline/2"
 
-    # ---- one lead, step by step (scans run these concurrently) ----
+    # ---- one lead (scans run several leads at once) ----
 
     def draft(self, context: LeadContext) -> DraftOutput:
         run = Run(context)
-        for step in STEPS:
+        self._together(run, TOGETHER)
+        for step in ("summarize", "draft"):
             self._step(run, step)
         return self.assemble(run)
 
     def breakup(self, context: LeadContext) -> DraftOutput:
         """The last touch of a sequence, written for this lead's context."""
         run = Run(context)
-        for step in ("classify", "extract", "summarize"):
-            self._step(run, step)
+        self._together(run, ("classify", "extract"))
+        self._step(run, "summarize")
         self._step(run, "breakup")
         return self.assemble(run, final="breakup")
 
-    def _step(self, run: Run, step: str, *, use_engine: bool = True) -> None:
-        if use_engine and self.engine is not None and not run.capped:
-            call = StepCall(key=run.key, run_id=run.run_id, user_text=self._message(run, step))
-            try:
-                out = self.engine.run(step, call)
-            except OverSpendCap as exc:
-                run.capped = True
-                run.notes.append(f"Drafted offline: {exc}.")
-            except StepFailed as exc:
-                run.notes.append(f"{exc}; the offline path answered the {step} step.")
-            else:
-                choice = self.engine.choose(step, run.key)
-                run.prompts[step] = (choice.prompt.label, choice.model)
-                run.results[step] = out
-                run.engines[step] = f"claude {choice.prompt.label}" + (
-                    f" arm {choice.arm}" if choice.arm else ""
-                )
-                return
+    def _together(self, run: Run, steps: Sequence[str]) -> None:
+        """Steps that do not read each other's answers: their model calls on a thread pool, at the same time.
+        Only the calls run there; their records come back through a Pending and are written here, and the
+        answers (or the offline path's) are settled here in step order."""
+        if self.engine is None or run.capped:
+            for step in steps:
+                self._settle(run, step, None)
+            return
+        calls = {step: self._call(run, step) for step in steps}  # built here: the pool never reads `run`
+        pending = self.ledger.pending() if self.ledger is not None else None
+        sink = pending.add if pending is not None else None
+        with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="followup-step") as pool:
+            futures = {step: pool.submit(self._ask, step, call, sink) for step, call in calls.items()}
+        # every call has returned (leaving the pool waits): what they did is written before anything else,
+        # even when one of them raised something unexpected (re-raised by result() below)
+        if pending is not None:
+            pending.write(order=lambda rec: ORDER.get(rec.step, len(ORDER)))
+        for step, future in futures.items():
+            self._settle(run, step, future.result())
+
+    def _step(self, run: Run, step: str) -> None:
+        """One step on this thread."""
+        outcome = None if self.engine is None or run.capped else self._ask(step, self._call(run, step))
+        self._settle(run, step, outcome)
+
+    def _call(self, run: Run, step: str) -> StepCall:
+        return StepCall(key=run.key, run_id=run.run_id, user_text=self._message(run, step))
+
+    def _ask(self, step: str, call: StepCall, sink: Sink | None = None) -> BaseModel | Exception:
+        """Claude's answer, or why there is none (a refusal, a failure, the spend cap)."""
+        assert self.engine is not None
+        try:
+            return self.engine.run(step, call, sink=sink)
+        except (OverSpendCap, StepFailed) as exc:
+            return exc
+
+    def _settle(self, run: Run, step: str, outcome: BaseModel | Exception | None) -> None:
+        """Keep Claude's answer, or say why there is none and answer the step offline."""
+        if isinstance(outcome, BaseModel) and self.engine is not None:
+            self._claude(run, step, outcome)
+            return
+        if isinstance(outcome, OverSpendCap):
+            if not run.capped:  # steps running together may each meet the cap: the card says it once
+                run.notes.append(f"Drafted offline: {outcome}.")
+            run.capped = True
+        elif isinstance(outcome, StepRefused):
+            declined = f"Claude declined to {DECLINED[step]} (safety refusal)"
+            run.notes.append(f"{declined}; the offline path wrote it.")
+        elif isinstance(outcome, StepFailed):
+            run.notes.append(f"{outcome}; the offline path answered the {step} step.")
+        elif isinstance(outcome, Exception):
+            raise outcome
+        self._offline_step(run, step)
+
+    def _claude(self, run: Run, step: str, out: BaseModel, *, via: str = "") -> None:
+        assert self.engine is not None
+        choice = self.engine.choose(step, run.key)
+        run.prompts[step] = (choice.prompt.label, choice.model)
+        run.results[step] = out
+        arm = f" arm {choice.arm}" if choice.arm else ""
+        run.engines[step] = f"claude {choice.prompt.label}{via}{arm}"
+
+    def _offline_step(self, run: Run, step: str) -> None:
         run.results[step] = self._offline(run, step)
         run.engines[step] = "offline"
         run.offline_records.append(
@@ -156,7 +222,8 @@ class Pipeline:
 
     def _message(self, run: Run, step: str) -> str:
         style = self.style(run.ctx) if (self.style and step in ("draft", "breakup")) else None
-        return lead_message(lead_data(run.ctx), run.earlier() or None, style or None)
+        earlier = None if step in TOGETHER else run.earlier()
+        return lead_message(lead_data(run.ctx), earlier or None, style or None)
 
     def _offline(self, run: Run, step: str) -> BaseModel:
         ctx = run.ctx
@@ -225,26 +292,18 @@ class Pipeline:
         for step in STEPS:
             live = [r for r in runs if not r.capped] if self.engine is not None else []
             if live and self.engine is not None:
-                calls = [StepCall(key=r.key, run_id=r.run_id, user_text=self._message(r, step)) for r in live]
+                calls = [self._call(r, step) for r in live]
+                answers: list[tuple[BaseModel | Exception, bool]]
                 try:
-                    answers = self.engine.run_batch(step, calls)
+                    answers = list(self.engine.run_batch(step, calls))
                 except OverSpendCap as exc:
-                    for r in live:
-                        r.capped = True
-                        r.notes.append(f"Drafted offline: {exc}.")
-                    answers = []
-                for r, (answer, in_batch) in zip(live, answers, strict=False):
-                    if isinstance(answer, StepFailed):
-                        r.notes.append(f"{answer}; the offline path answered the {step} step.")
-                        continue
-                    choice = self.engine.choose(step, r.key)
-                    r.prompts[step] = (choice.prompt.label, choice.model)
-                    r.results[step] = answer
-                    via = " batch" if in_batch else ""
-                    r.engines[step] = f"claude {choice.prompt.label}{via}" + (
-                        f" arm {choice.arm}" if choice.arm else ""
-                    )
+                    answers = [(exc, False)] * len(live)
+                for r, (answer, in_batch) in zip(live, answers, strict=True):
+                    if isinstance(answer, BaseModel):
+                        self._claude(r, step, answer, via=" batch" if in_batch else "")
+                    else:
+                        self._settle(r, step, answer)
             for r in runs:
                 if step not in r.results:
-                    self._step(r, step, use_engine=False)
+                    self._offline_step(r, step)
         return [self.assemble(r) for r in runs]

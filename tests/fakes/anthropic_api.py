@@ -3,7 +3,10 @@
 It answers like the API does for what this app uses: structured outputs (`output_config.format`, the answer as
 JSON text), usage with prompt-cache reads and writes (a prefix up to a `cache_control` breakpoint is cached
 once it reaches the model's minimum length, and read back on the next identical prefix), the Message Batches
-endpoints, authentication errors and overload. Tests script each step's answers.
+endpoints, authentication errors and overload. Like the current API it answers 400 to a sampling parameter
+(temperature, top_p, top_k) and to an unknown `output_config.effort`, and it can decline like the safety
+classifiers do (`stop_reason: "refusal"`) for the leads a test names. Tests script each step's answers, may
+make each answer take `delay` seconds, and read back when each request started and ended (`timings`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from werkzeug import Request, Response
 from bot.config import DEFAULT_PRICES
 
 # the smallest prefix the API caches, by model (tokens); unknown models use the largest
-CACHE_MINIMUM = {"claude-sonnet-5-5": 1024, "claude-sonnet-4-5": 1024, "claude-haiku-4-5": 4096}
+CACHE_MINIMUM = {
+    "claude-sonnet-5-5": 1024,
+    "claude-sonnet-4-5": 1024,
+    "claude-haiku-4-5": 4096,
+    "claude-haiku-5-5": 4096,  # taken to be Haiku 4.5's
+}
+SAMPLING = ("temperature", "top_p", "top_k")
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 DEFAULTS: dict[str, Any] = {
     "classify": {"label": "sales_opportunity", "confidence": 0.88, "reason": "Asks for a demo for a team."},
@@ -74,6 +84,17 @@ def step_of(body: dict[str, Any]) -> str:
     return "draft"
 
 
+@dataclass(frozen=True)
+class Timing:
+    """One /v1/messages request as the server saw it (time.monotonic, this process's clock)."""
+
+    step: str
+    model: str
+    effort: str | None
+    started: float
+    ended: float
+
+
 @dataclass
 class FakeClaude:
     server: HTTPServer
@@ -83,6 +104,11 @@ class FakeClaude:
     answers: dict[str, Any] = field(default_factory=dict)
     status: int = 200
     delay: float = 0.0  # seconds each answer takes, like a model thinking
+    timings: list[Timing] = field(default_factory=list)
+    # a request whose user turn holds this text is declined (stop_reason "refusal"), on every step or on
+    # `refuse_steps` alone
+    refuse_text: str | None = None
+    refuse_steps: set[str] | None = None
     in_flight: int = 0
     max_in_flight: int = 0
     cache: set[str] = field(default_factory=set)
@@ -121,6 +147,9 @@ class FakeClaude:
 
     def calls_for(self, step: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if step_of(r) == step]
+
+    def timings_for(self, step: str) -> list[Timing]:
+        return [t for t in self.timings if t.step == step]
 
     # ---- answering ----
 
@@ -166,8 +195,26 @@ class FakeClaude:
             "cache_creation_input_tokens": write,
         }
 
+    def _refuses(self, body: dict[str, Any], step: str) -> bool:
+        if self.refuse_text is None or (self.refuse_steps is not None and step not in self.refuse_steps):
+            return False
+        return self.refuse_text in json.dumps(body.get("messages", []), ensure_ascii=False)
+
     def _message(self, body: dict[str, Any]) -> dict[str, Any]:
         step = step_of(body)
+        if self._refuses(body, step):
+            usage = self._usage(body)
+            return {
+                "id": f"msg_{next(self._ids)}",
+                "type": "message",
+                "role": "assistant",
+                "model": body["model"],
+                "content": [],
+                "stop_reason": "refusal",
+                "stop_sequence": None,
+                "stop_details": {"type": "refusal", "category": "general_harms", "explanation": None},
+                "usage": {**usage, "output_tokens": 0},
+            }
         answer = self._answer_for(step)
         text = answer if isinstance(answer, str) else json.dumps(answer)
         usage = self._usage(body)
@@ -187,10 +234,10 @@ class FakeClaude:
         if not self._authorised(request):
             return self._error(401, "authentication_error", "invalid x-api-key")
         body = request.get_json()
-        if "temperature" in body or "top_p" in body:
-            return self._error(
-                400, "invalid_request_error", "temperature: sampling parameters are not supported"
-            )
+        problem = self._invalid(body)
+        if problem:
+            return self._error(400, "invalid_request_error", problem)
+        started = time.monotonic()
         with self._lock:
             self.requests.append(body)
             self.in_flight += 1
@@ -198,11 +245,25 @@ class FakeClaude:
         try:
             time.sleep(self.delay)
         finally:
+            effort = (body.get("output_config") or {}).get("effort")
+            timing = Timing(step_of(body), body.get("model", ""), effort, started, time.monotonic())
             with self._lock:
                 self.in_flight -= 1
+                self.timings.append(timing)
         if self.status != 200:
             return self._error(self.status, "overloaded_error", "Overloaded")
         return Response(json.dumps(self._message(body)), content_type="application/json")
+
+    @staticmethod
+    def _invalid(body: dict[str, Any]) -> str | None:
+        """What the API rejects before answering, in its words."""
+        for name in SAMPLING:
+            if name in body:
+                return f"{name}: sampling parameters are not supported on this model; remove {name}"
+        effort = (body.get("output_config") or {}).get("effort")
+        if effort is not None and effort not in EFFORTS:
+            return f"output_config.effort: Input should be {', '.join(map(repr, EFFORTS))}"
+        return None
 
     # ---- Message Batches ----
 
@@ -233,6 +294,10 @@ class FakeClaude:
         if not self._authorised(request):
             return self._error(401, "authentication_error", "invalid x-api-key")
         body = request.get_json()
+        for req in body["requests"]:
+            problem = self._invalid(req["params"])
+            if problem:
+                return self._error(400, "invalid_request_error", f"requests.{req['custom_id']}: {problem}")
         bid = f"msgbatch_{len(self.batches) + 1:04d}"
         self.batches[bid] = {"requests": body["requests"], "polls": 0, "canceled": False}
         return Response(json.dumps(self._batch_view(bid)), content_type="application/json")
