@@ -70,3 +70,74 @@ def bench_drafting(contacts: int = 140, latency_s: float = 1.0) -> dict:
         "max_in_flight": fake.max_in_flight,
         "failures": len(result.draft_failures),
     }
+
+
+def bench_lead_latency(leads: int = 5, latency_s: float = 1.0) -> dict:
+    """One lead at a time through the Claude path (the real SDK, the ledger on SQLite) against the local
+    Messages API fake answering each call in 1 s: how long a lead takes, and how long its classify, extract
+    and score calls take together (one after another they would take three calls' time)."""
+    import statistics
+
+    import anthropic
+    from pytest_httpserver import HTTPServer
+
+    from bot.adapters.claude import ClaudeSteps
+    from bot.clock import FixedClock
+    from bot.config import Drafting
+    from bot.db import Database, make_engine, migrate
+    from bot.drafting.ledger import Ledger
+    from bot.drafting.pipeline import TOGETHER, Pipeline
+    from bot.records import Company, Contact, Engagement, EngagementType, LeadContext, Owner
+    from tests.fakes.anthropic_api import FakeClaude
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    fake = FakeClaude(server, delay=latency_s)
+    fake.install()
+    walls, spans = [], []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(make_engine(f"sqlite:///{tmp}/bench.db"))
+            migrate(db.engine)
+            config = Drafting()
+            ledger = Ledger(db, FixedClock(NOW), config, "America/New_York")
+            client = anthropic.Anthropic(api_key=fake.api_key, base_url=fake.base_url, max_retries=0)
+            pipeline = Pipeline(ClaudeSteps(client, config, ledger), ledger, config)
+            for n in range(leads):
+                ctx = LeadContext(
+                    rule="inbound_no_response",
+                    reason="Inbound form unanswered for 3 business hours (limit 2)",
+                    as_of=NOW,
+                    contact=Contact(id=f"c{n}", email=f"lead{n}@acme.example", first_name="Ana"),
+                    company=Company(id="co", name="Acme"),
+                    owner=Owner(id="o1", email="sam@followup-demo.com", first_name="Sam"),
+                    engagements=[
+                        Engagement(
+                            id=f"f{n}",
+                            type=EngagementType.FORM,
+                            direction="inbound",
+                            occurred_at=NOW,
+                            body="We are 40 reps on HubSpot and want a demo before Q1.",
+                        )
+                    ],
+                )
+                first = len(fake.timings)
+                start = time.perf_counter()
+                out = pipeline.draft(ctx)
+                walls.append(time.perf_counter() - start)
+                assert "offline" not in out.analysis["engines"].values(), out.analysis["engines"]
+                narrow = [t for t in fake.timings[first:] if t.step in TOGETHER]
+                spans.append(max(t.ended for t in narrow) - min(t.started for t in narrow))
+            db.engine.dispose()
+    finally:
+        server.stop()
+    return {
+        "leads": leads,
+        "latency_s": latency_s,
+        "calls_per_lead": len(fake.timings) / leads,
+        "lead_p50_s": statistics.median(walls),
+        "lead_max_s": max(walls),
+        "narrow_p50_s": statistics.median(spans),
+        "narrow_max_s": max(spans),
+        "serial_s": len(fake.timings) / leads * latency_s,
+    }

@@ -168,6 +168,7 @@ CASES = {
     "stats-pg-1m": lambda: _engine_bench("bench_stats_postgres")(_pg_url()),
     "hubspot-calls": lambda: _engine_bench("bench_hubspot_calls")(),
     "drafting-100": lambda: _engine_bench("bench_drafting")(),
+    "claude-lead": lambda: _engine_bench("bench_lead_latency")(),
     "intake-200": lambda: _engine_bench("bench_intake")(),
 }
 
@@ -202,7 +203,7 @@ def ack_row(res: dict, kind: str, what: str) -> str:
 def write_report(r: dict) -> None:
     d, s1, s5, c = r["demo"], r["scan-1k"], r["scan-5k"], r["cards"]
     s20, st, hs, dr = r["scan-20k"], r["status-pg-1m"], r["hubspot-calls"], r["drafting-100"]
-    it, sp = r["intake-200"], r["stats-pg-1m"]
+    it, sp, cl = r["intake-200"], r["stats-pg-1m"], r["claude-lead"]
     ratio = s20["per_followup_ms"] / s1["per_followup_ms"]
     lines = [
         "# Benchmarks",
@@ -259,6 +260,12 @@ def write_report(r: dict) -> None:
         f"`[drafting] concurrency = {dr['concurrency']}` | {dr['wall_s']:.1f} s for the whole scan "
         f"({dr['max_in_flight']} calls in flight at most; one after another would be "
         f"{dr['sequential_s']:.0f} s) | about calls / concurrency seconds |",
+        f"| one lead through the Claude path (real SDK, ledger on SQLite), a local Messages API fake "
+        f"answering each of its {cl['calls_per_lead']:.0f} calls in {cl['latency_s']:.0f} s, "
+        f"{cl['leads']} leads one at a time | p50 {cl['lead_p50_s']:.2f} s a lead, max "
+        f"{cl['lead_max_s']:.2f} s; classify + extract + score together p50 {cl['narrow_p50_s']:.2f} s, "
+        f"max {cl['narrow_max_s']:.2f} s (one call after another: {cl['serial_s']:.0f} s a lead) | the "
+        "three narrow steps in about one call's time |",
         f"| share of input tokens read from the prompt cache, after the first lead (from the API's usage "
         f"fields) | {dr['cached_share']:.1%} | ≥ 80% |",
         f"| speed to lead: signed `POST /inbound` → the hot-lead alert at the Slack API, {it['submissions']} "
