@@ -487,7 +487,9 @@ def audit_export(
 
 @cli.command("eval")
 def eval_cmd(
-    data: Annotated[Path, typer.Option("--data", help="Labelled JSONL: {id, text, source, label} per line.")],
+    data: Annotated[
+        Path, typer.Option("--data", help="Labelled JSONL: {id, text, source, label[, lang]} per line.")
+    ],
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object instead of tables.")] = False,
 ) -> None:
     """Run the pipeline on a labelled file: accuracy, per-class precision and recall, the confusion matrix
@@ -520,6 +522,9 @@ def eval_cmd(
         return
     console.print(f"[bold]{len(items)} messages[/bold], engine: {escape(report.engine)}")
     console.print(f"accuracy: [bold]{report.accuracy:.1%}[/bold]")
+    ece = report.calibration_error()
+    if ece is not None:
+        console.print(f"calibration error (ECE, 10 bins): [bold]{ece:.3f}[/bold]")
     table = Table("class", "precision", "recall", "support")
     for label, row in report.per_class().items():
         table.add_row(label, f"{row['precision']:.2f}", f"{row['recall']:.2f}", str(row["support"]))
@@ -530,10 +535,22 @@ def eval_cmd(
     for label, counts in confusion.items():
         matrix.add_row(label, *(str(counts[p]) for p in confusion))
     console.print(matrix)
+    languages = report.per_language()
+    if languages:
+        by_lang = Table("language", "accuracy", "support")
+        for lang, row in languages.items():
+            by_lang.add_row(lang, f"{row['accuracy']:.0%}", str(int(row["support"])))
+        console.print(by_lang)
     checks = Table("draft check", "share passing")
     for name, share in report.draft_checks().items():
         checks.add_row(name, f"{share:.0%}")
     console.print(checks)
+    if report.repetition is not None:
+        rep = report.repetition
+        console.print(
+            f"repetition across the {rep.drafts} drafts: {rep.unique_share:.0%} of {rep.sentences} sentences "
+            f"unique; the most common ask is on {rep.top_ask_share:.0%} of drafts"
+        )
     distance = report.mean_edit_distance()
     if distance is not None:
         console.print(f"mean edit distance to what reps sent: {distance:.2f}")

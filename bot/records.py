@@ -123,6 +123,9 @@ class LeadContext(BaseModel):
         default_factory=list,
         description="the next working days in the team's calendar: the only days to propose",
     )
+    zone: str | None = Field(
+        default=None, description="the team's time zone (IANA): the drafts' dates are in it"
+    )
 
     @field_validator("engagements")
     @classmethod
@@ -191,6 +194,10 @@ def block_text(text: str | None, limit: int) -> str:
     clean = _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
     return clean if len(clean) <= limit else clean[: limit - 1].rstrip() + "…"
 
+
+# the subject the app gives an inbound lead that came without one ("Inquiry via the pricing form"): a label
+# of ours, not the lead's words, so the classifier never reads it
+SYNTHETIC_SUBJECT = "Inquiry via "
 
 OWN_MARK = "[followup:"  # tags the notes and tasks this app writes into the CRM
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.drafting import language
 from bot.drafting.promises import commitment_flag, commitments, injection
 from bot.drafting.redact import sensitive_in
 from bot.drafting.signals import HIGH_VALUE, escalation_signals
@@ -58,6 +59,23 @@ def off_days(body: str, context: LeadContext) -> list[str]:
     return sorted(named - allowed, key=WEEKDAYS.index)
 
 
+def language_mismatch(body: str, lead_text: list[str]) -> str | None:
+    """'They wrote in German: the draft is in English' when the draft is not in the lead's language."""
+    wrote = next((code for code in map(language.detect, lead_text) if code), None)
+    if wrote is None:
+        return None
+    drafted = language.detect(QUOTED.sub("", body))
+    if drafted is None or drafted == wrote:
+        return None
+    return (
+        f"They wrote in {language.name(wrote)}: the draft is in {language.name(drafted)}. "
+        "Translate it before sending, or let Claude draft it."
+    )
+
+
+QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|«[^»]*»|„[^“]*“")
+
+
 def apply_guardrails(
     draft: DraftOutput, context: LeadContext, *, high_value: float = HIGH_VALUE
 ) -> DraftOutput:
@@ -86,6 +104,9 @@ def apply_guardrails(
     if hits:
         flags.append(commitment_flag(hits))
     lead_text = [f"{e.subject or ''}\n{e.body}" for e in context.engagements if e.is_inbound]
+    mismatch = language_mismatch(draft.body, lead_text[:2])
+    if mismatch:
+        flags.append(mismatch)
     aimed = next((found for found in map(injection, lead_text) if found), None)
     if aimed:
         flags.append(

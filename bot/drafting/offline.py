@@ -4,15 +4,14 @@ with no account and no download. Each function returns the same model the Claude
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.drafting import classifier
-from bot.drafting.promises import injection
+from bot.drafting.compose import compose
 from bot.drafting.redact import redact
 from bot.drafting.signals import escalation_signals
 from bot.drafting.steps import Classification, DraftText, Evidence, Extraction, LeadClass, Scores, Summary
-from bot.records import Engagement, EngagementType, LeadContext, Urgency, one_line
-from bot.triggers.registry import BY_NAME
+from bot.records import SYNTHETIC_SUBJECT, Engagement, EngagementType, LeadContext, Urgency, one_line
 
 TOPICS = [
     ("pricing question", re.compile(r"\b(price|pricing|cost|quote|budget)\b", re.I)),
@@ -22,14 +21,6 @@ TOPICS = [
     ("integration question", re.compile(r"\b(integrat\w*|api|salesforce|hubspot|sso)\b", re.I)),
 ]
 
-TOPIC_ASKS = {
-    "pricing question": "walk you through the options that fit your team",
-    "demo request": "show you the parts that matter for your team",
-    "support issue": "get this sorted with the right person on our side",
-    "partnership": "see whether a partnership makes sense for both sides",
-    "integration question": "go through how it would connect to your stack",
-}
-
 
 # "about 300 employees", "a team of 40", "40 dispatchers", "a 12-person team": the lead told us their size
 TEAM_SIZE = re.compile(
@@ -37,37 +28,6 @@ TEAM_SIZE = re.compile(
     r"\d+[- ]person)\b",
     re.I,
 )
-
-
-def _excerpt(text: str, limit: int = 160) -> str:
-    """The first sentence or so of a note, trimmed at a word boundary."""
-    clean = " ".join(text.split())
-    first = re.split(r"(?<=[.!?])\s", clean, maxsplit=1)[0]
-    if len(first) <= limit:
-        return first.rstrip(".")
-    cut = first[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
-
-
-def _name(text: str | None, limit: int) -> str:
-    """A name to greet or sign with; one that is no name at all (a paragraph pasted into the field) is
-    left out rather than cut."""
-    name = one_line(text, limit + 1)
-    return "" if len(name) > limit else name
-
-
-def _day(at: datetime) -> str:
-    return f"{at:%A}, {at:%B} {at.day}"
-
-
-def _next_weekdays(after: datetime, count: int = 2) -> list[str]:
-    days: list[str] = []
-    d = after
-    while len(days) < count:
-        d += timedelta(days=1)
-        if d.weekday() < 5:
-            days.append(f"{d:%A}")
-    return days
 
 
 def _inquiry(ctx: LeadContext) -> Engagement | None:
@@ -94,7 +54,8 @@ def classify(ctx: LeadContext) -> Classification:
             reason=one_line(f"A lead in the sales pipeline{stage}; flagged because {ctx.reason}.", 300),
         )
     source = "web_form" if inquiry.type is EngagementType.FORM else inquiry.type.value
-    text = f"{inquiry.subject or ''}\n{inquiry.body}"
+    subject = "" if (inquiry.subject or "").startswith(SYNTHETIC_SUBJECT) else inquiry.subject or ""
+    text = f"{subject}\n{inquiry.body}"
     return classifier.classify(text, source)
 
 
@@ -168,22 +129,6 @@ def _anchor(ctx: LeadContext) -> Engagement | None:
     return next((e for e in ctx.engagements if e.type is not EngagementType.NOTE), None)
 
 
-def _reference(anchor: Engagement, *, quote: bool = True) -> str:
-    """One line that names the real last interaction. Only the lead's own words are ever quoted back to them:
-    a call or meeting body is the rep's internal note, so the draft names the conversation, not its notes."""
-    when = _day(anchor.occurred_at)
-    title = one_line(anchor.subject, 80)
-    if anchor.type in (EngagementType.CALL, EngagementType.MEETING):
-        what = "call" if anchor.type is EngagementType.CALL else "meeting"
-        about = f' ("{title}")' if title else ""
-        return f"Thanks again for our {what} on {when}{about}."
-    if anchor.is_inbound and not quote:
-        return f"Thanks for your message on {when}."
-    if anchor.is_inbound:
-        return f'Thanks for your message on {when}. You wrote: "{_excerpt(redact(anchor.body))}".'
-    return f'On {when} I sent over "{title or "a note"}".'
-
-
 def extract(ctx: LeadContext, *, high_value: float = 50_000) -> Extraction:
     words = redact(_lead_words(ctx, 5))
     size = TEAM_SIZE.search(" ".join(e.body for e in ctx.engagements))
@@ -238,78 +183,20 @@ def summarize(ctx: LeadContext, cls: Classification, ext: Extraction, high_value
     last = f"{one_line(ctx.reason, 200)}."
     if anchor is None:
         last += " No history in the CRM yet."
-    elif f"{anchor.occurred_at:%d %b}".lstrip("0") not in ctx.reason:
-        last += f" Last: {anchor.label()} on {anchor.occurred_at:%a %d %b}."
+    else:
+        local = anchor.occurred_at.astimezone(ZoneInfo(ctx.zone)) if ctx.zone else anchor.occurred_at
+        if f"{local.day} {local:%b}" not in ctx.reason:  # the reason's dates are in the team's zone too
+            last += f" Last: {anchor.label()} on {local:%a} {local.day} {local:%b}."
     signal = next((f for f in escalation_signals(ctx, high_value) if f), None)
     watch = signal or cls.reason
     return Summary(lines=[one_line(f"{who}{wants}", 300), one_line(last, 300), one_line(watch, 300)])
 
 
-QUOTABLE = {
-    LeadClass.SALES_OPPORTUNITY,
-    LeadClass.EXISTING_CUSTOMER,
-    LeadClass.PARTNERSHIP,
-    LeadClass.PRESS,
-}
-CLASS_ASKS = {
-    LeadClass.EXISTING_CUSTOMER: "get this to the right person on our side",
-    LeadClass.PARTNERSHIP: "see whether working together makes sense for both sides",
-    LeadClass.PRESS: "find the right person for your questions",
-}
-
-
-def _days(ctx: LeadContext) -> list[str]:
-    return [f"{d:%A}" for d in ctx.workdays_ahead[:2]] or _next_weekdays(ctx.as_of)
-
-
-def _people(ctx: LeadContext) -> tuple[str, str, str]:
-    first = _name(ctx.contact.first_name, 40) or "there"
-    sender = (_name(ctx.owner.first_name, 40) if ctx.owner else "") or "The team"
-    company = (_name(ctx.company.name, 80) if ctx.company else "") or "your team"
-    return first, sender, company
-
-
 def draft(ctx: LeadContext, cls: Classification) -> DraftText:
-    first, sender, company = _people(ctx)
-    anchor = _anchor(ctx)
-    # a message that is spam, a pitch, too vague, or that speaks to the AI is not quoted back to its sender
-    quote = cls.label in QUOTABLE and not (anchor and injection(f"{anchor.subject or ''}\n{anchor.body}"))
-    reference = (
-        _reference(anchor, quote=quote) if anchor else f"I wanted to follow up on {company}'s interest."
-    )
-    days = _days(ctx)
-    rule = BY_NAME.get(ctx.rule)
-    subject, goal = rule.offline_ask(ctx) if rule else ("Following up", "")
-    if cls.label is LeadClass.NOT_ENOUGH_INFORMATION:
-        ask = "Could you tell me a bit more about what you need, so I can point you to the right person?"
-    else:
-        if not goal:  # an inquiry: its own topic (or class) decides the ask
-            goal = CLASS_ASKS.get(cls.label) or TOPIC_ASKS.get(
-                topic(ctx) or "", "understand what you need and point you to the right option"
-            )
-        ask = f"Would 20 minutes on {days[0]} or {days[1]} work to {goal}?"
-    body = f"Hi {first},\n\n{reference}\n\n{ask}\n\nBest,\n{sender}"
-    used = [anchor.id] if anchor else []
-    used += [e.id for e in ctx.engagements[:3] if e.id not in used]
-    return DraftText(
-        subject=one_line(subject, 200) or "Following up", body=body, ask=ask, source_ids=used[:5]
-    )
+    """The follow-up email, from the facts of the situation (bot.drafting.compose)."""
+    return compose(ctx, cls)
 
 
 def breakup(ctx: LeadContext) -> DraftText:
     """The last touch of a sequence: names what they were looking at and when, closes the loop kindly."""
-    first, sender, company = _people(ctx)
-    anchor = _anchor(ctx)
-    what = f"the {ctx.deal.name} proposal" if ctx.deal else f"{company}'s enquiry"
-    since = f" since {_day(anchor.occurred_at)}" if anchor else ""
-    ask = "If the timing is just wrong, is a one-word reply (\u201clater\u201d) something you could send me?"
-    body = (
-        f"Hi {first},\n\nI have not heard back about {what}{since}, so I will stop following up and assume "
-        f"it is not a priority right now.\n\n{ask}\n\nBest,\n{sender}"
-    )
-    return DraftText(
-        subject=one_line(f"Closing the loop on {what}", 200),
-        body=body,
-        ask=ask,
-        source_ids=[anchor.id] if anchor else [],
-    )
+    return compose(ctx, classify(ctx), breakup=True)

@@ -1,7 +1,8 @@
 """Sensitive data in lead-written text: taken out before context reaches a model, flagged if a draft has it.
 
-Card numbers (checked with Luhn), US social security numbers, IBANs, passwords given inline, and the email
-addresses and phone numbers of people other than the lead and the rep become placeholders."""
+Card numbers (checked with Luhn), US social security numbers, IBANs, passwords given inline, numbers spelled
+out in words ("four one one one …"), and the email addresses and phone numbers of people other than the lead
+and the rep become placeholders; a secret described in words ("my card number is …") is flagged."""
 
 from __future__ import annotations
 
@@ -14,6 +15,24 @@ IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"
 PASSWORD = re.compile(r"\b(password|passcode|passwd|pwd|pin)\b(\s*(is|:|=)\s*)(\S+)", re.I)
 EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w.])\+?\d[\d ().-]{7,}\d\b")
+
+
+# digits written as words, in the drafts' languages: "four one one …", "vier eins", "cuatro uno"
+_DIGIT_WORDS = (
+    r"zero|oh|one|two|three|four|five|six|seven|eight|nine|null|eins|zwei|drei|vier|fünf|sechs|sieben|acht|"
+    r"neun|zéro|un|deux|trois|quatre|cinq|six|sept|huit|neuf|cero|uno|dos|tres|cuatro|cinco|seis|siete|ocho|"
+    r"nueve|um|dois|três|quatro|sete|oito|nove|nul|een|twee|drie|vijf|zes|zeven|negen|zero|due|tre|quattro|"
+    r"sei|sette|otto"
+)
+SPELLED = re.compile(rf"\b(?:(?:{_DIGIT_WORDS})[\s,.-]+){{7,}}(?:{_DIGIT_WORDS})\b", re.I)
+# a secret described rather than written: "my password is the name of my dog followed by 1987"
+DESCRIBED = re.compile(
+    r"\b(password|passcode|pin|social security number|ssn|card number|credit card|account number|iban|"
+    r"passwort|kennwort|kartennummer|kontonummer|mot de passe|numéro de carte|contraseña|número de tarjeta|"
+    r"senha|número do cartão|wachtwoord|kaartnummer|numero della carta)\b[^.\n]{0,12}\b(is|are|ist|est|es|é|"
+    r"è|:)\b",
+    re.I,
+)
 
 
 def _luhn(digits: str) -> bool:
@@ -36,6 +55,7 @@ def redact(text: str, *, allowed: Iterable[str] = ()) -> str:
     keep = {a.lower() for a in allowed if a}
     keep_digits = {_digits(a) for a in allowed if a and _digits(a)}
     out = PASSWORD.sub(lambda m: f"{m.group(1)}{m.group(2)}[password]", text or "")
+    out = SPELLED.sub("[number in words]", out)
     out = CARD.sub(lambda m: "[card number]" if _luhn(_digits(m.group(0))) else m.group(0), out)
     out = SSN.sub("[national id]", out)
     out = IBAN.sub("[bank account]", out)
@@ -62,4 +82,8 @@ def sensitive_in(text: str) -> list[str]:
         found.append("a bank account number")
     if PASSWORD.search(text or ""):
         found.append("a password")
+    if SPELLED.search(text or ""):
+        found.append("a number written out in words")
+    if DESCRIBED.search(text or "") and "a password" not in found:
+        found.append("a password or account number described in words")
     return found

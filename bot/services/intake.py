@@ -28,7 +28,17 @@ from blocks.format import line, person
 from bot.addresses import company_domain
 from bot.drafting import draft_with_fallback
 from bot.models import FollowUp, InboundLead, Watermark
-from bot.records import Company, Contact, Deal, Engagement, EngagementType, LeadContext, Owner, one_line
+from bot.records import (
+    SYNTHETIC_SUBJECT,
+    Company,
+    Contact,
+    Deal,
+    Engagement,
+    EngagementType,
+    LeadContext,
+    Owner,
+    one_line,
+)
 from bot.services import budget, cards, lifecycle, scan
 from bot.services.deps import Deps
 from bot.states import State
@@ -476,7 +486,7 @@ def _context(
         type=EngagementType.FORM,
         occurred_at=received_at,
         direction="inbound",
-        subject=arrival.subject or f"Inquiry via {_via(arrival)}",
+        subject=arrival.subject or f"{SYNTHETIC_SUBJECT}{_via(arrival)}",
         body=arrival.text,
         contact_id=contact.id,
     )
@@ -496,6 +506,7 @@ def _context(
         deal=deal,
         engagements=history if held else [inquiry, *history],
         workdays_ahead=deps.calendar.workdays_after(deps.clock.now()),
+        zone=deps.calendar.zone.key,
     )
 
 

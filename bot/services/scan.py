@@ -70,6 +70,7 @@ def assemble_context(deps: Deps, trigger: Trigger) -> LeadContext:
         owner=crm.get_owner(owner_id) if owner_id else None,
         engagements=crm.engagements_for(contact_id=contact.id, deal_id=trigger.deal_id, limit=10),
         workdays_ahead=deps.calendar.workdays_after(trigger.due_at or trigger.triggered_at),
+        zone=deps.calendar.zone.key,
     )
 
 

@@ -165,12 +165,14 @@ def detect(cfg: Config, ctx: RuleContext) -> list[Trigger]:
     return triggers
 
 
-def _sent_proposal(e: Engagement) -> bool:
+def sent_proposal(e: Engagement) -> bool:
+    """An email of ours that names a proposal or quote in its subject (the default markers), not a reply."""
+    subject = (e.subject or "").casefold()
     return (
         e.direction == "outbound"
         and e.type is EngagementType.EMAIL
-        and bool(e.subject)
-        and not (is_thread_reply(e))
+        and not is_thread_reply(e)
+        and any(_word(m).search(subject) for m in MARKERS)
     )
 
 
@@ -198,7 +200,7 @@ def still_applies(cfg: Config, watch: Watch, ctx: RuleContext) -> str | None:
 
 def offline_ask(lead: LeadContext) -> tuple[str, str]:
     """The subject threads onto the proposal the lead received (never the CRM's internal deal name)."""
-    sent = next((e for e in lead.engagements if _sent_proposal(e)), None)
+    sent = next((e for e in lead.engagements if sent_proposal(e)), None)
     if sent and sent.subject:
         return f"Re: {' '.join(sent.subject.split())}", "go through the proposal"
     company = lead.company.name if lead.company else ""

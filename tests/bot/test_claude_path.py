@@ -97,7 +97,7 @@ def test_a_refusal_is_not_retried_the_offline_path_writes_the_step_and_the_ledge
     assert len(claude.calls_for("extract")) == 1  # declined once: not sent back as a validation error
     assert out.analysis["engines"]["extract"] == "offline"
     assert out.analysis["engines"]["classify"] == "claude classify/v1"  # the other steps stayed on Claude
-    assert out.analysis["engines"]["draft"] == "claude draft/v2"
+    assert out.analysis["engines"]["draft"] == "claude draft/v3"
     assert (
         "Claude declined to extract this lead's details (safety refusal); the offline path wrote it."
         in out.review_flags
@@ -112,7 +112,7 @@ def test_a_refusal_in_a_batch_is_final_too(claude, ledger):
     claude.refuse_text, claude.refuse_steps = "lead2@acme.example", {"draft"}
     outs = claude_pipeline(claude, ledger=ledger).draft_batch([lead(1), lead(2)])
     assert not [r for r in claude.requests if "batch" not in r]  # no call-by-call retry of the refusal
-    assert outs[0].analysis["engines"]["draft"] == "claude draft/v2 batch"
+    assert outs[0].analysis["engines"]["draft"] == "claude draft/v3 batch"
     assert outs[1].analysis["engines"]["draft"] == "offline"
     assert "Claude declined to draft the email to this lead (safety refusal); the offline path wrote it." in (
         outs[1].review_flags

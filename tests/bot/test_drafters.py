@@ -122,7 +122,7 @@ def test_the_claude_path_sends_the_context_as_data_and_keeps_each_steps_answer(c
         "claude extract/v1",
         "claude score/v1",
         "claude summarize/v1",
-        "claude draft/v2",
+        "claude draft/v3",
     }
 
 
@@ -266,7 +266,10 @@ def test_internal_notes_are_never_quoted_and_only_working_days_are_proposed():
     )
     assert ctx.workdays_ahead[0] == date(2026, 11, 27)  # Thursday the 26th is Thanksgiving
     out = offline().draft(ctx)
-    assert "Q2 implementation" not in out.body and "DPA" not in out.body
-    assert "Thursday" not in out.body and "Friday or Monday" in out.body
-    assert "Pricing call" in out.body  # the conversation is named, not its notes
+    assert "Q2 implementation" not in out.body and "DPA" not in out.body and "legal review" not in out.body
+    named = {
+        d for d in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday") if d in out.body.split("\n\n")[2]
+    }
+    assert "Thursday" not in out.body and named <= {"Friday", "Monday"}  # the ask: working days only
+    assert "on Monday" in out.body  # the conversation is named by its day (two days ago), not its notes
     assert "Company size" not in out.missing_information  # they told us: about 300 employees

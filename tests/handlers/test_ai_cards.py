@@ -55,9 +55,9 @@ def test_the_card_shows_the_class_its_confidence_and_what_the_draft_rests_on(
         with h.deps.db.session() as s:
             drafts = s.scalars(select(Draft).where(Draft.origin == "ai")).all()
             assert drafts and all(
-                d.run_id and d.analysis["engines"]["draft"] == "claude draft/v2" for d in drafts
+                d.run_id and d.analysis["engines"]["draft"] == "claude draft/v3" for d in drafts
             )
-            assert {(d.prompt_version, d.model) for d in drafts} == {("draft/v2", "claude-sonnet-5-5")}
+            assert {(d.prompt_version, d.model) for d in drafts} == {("draft/v3", "claude-sonnet-5-5")}
             for d in drafts:  # each draft's five steps are in the ledger under its run
                 steps = s.scalars(select(AiOutput.step).where(AiOutput.run_id == d.run_id)).all()
                 assert sorted(steps) == sorted(["classify", "extract", "score", "summarize", "draft"])

@@ -221,7 +221,7 @@ def test_not_enough_information_goes_to_review_with_what_is_missing(h):
 
 def test_text_that_speaks_slack_markup_is_shown_escaped_and_clipped(h):
     hostile = "<!channel> <@UADMIN> <https://evil.example|our pricing> *today* \u202eFDP.ksat "
-    text = f"Demo for 2,000 drivers please. {hostile}" + "x" * 50_000
+    text = f"We run 2,000 drivers and want a demo and pricing this month. {hostile}" + "x" * 50_000
     body = {"email": "li.wei@northwind.example", "text": text, "name": f"Li {hostile}Wei", "subject": hostile,
             "source": hostile, "company": hostile}  # fmt: skip
     assert post(h, body).status == 202
