@@ -32,12 +32,20 @@ def snooze_until(choice: SnoozeChoice, now: datetime, tz_name: str | None) -> da
     if choice is SnoozeChoice.ONE_HOUR:
         return now + timedelta(hours=1)
     if choice is SnoozeChoice.THREE_DAYS:
-        return now + timedelta(days=3)
+        return _weekday(now + timedelta(days=3), zone)
     if choice is SnoozeChoice.TOMORROW_9:
         day = local.date() + timedelta(days=1)
     else:  # next week: the coming Monday morning
         day = local.date() + timedelta(days=7 - local.weekday())
-    return datetime.combine(day, MORNING, zone)
+    return _weekday(datetime.combine(day, MORNING, zone), zone)
+
+
+def _weekday(at: datetime, zone: ZoneInfo) -> datetime:
+    """A snooze never ends on a weekend in the rep's zone: "tomorrow" on a Friday is Monday, same time."""
+    local = at.astimezone(zone)
+    while local.weekday() >= 5:
+        local = datetime.combine(local.date() + timedelta(days=1), local.timetz().replace(tzinfo=None), zone)
+    return local.astimezone(at.tzinfo)
 
 
 def snooze(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from blocks.ids import ActionId
@@ -65,8 +65,24 @@ def test_next_week_means_monday_morning_for_the_rep():
     now = datetime(2026, 11, 18, 20, 0, tzinfo=ZoneInfo("UTC"))  # Wednesday
     until = snooze_until(SnoozeChoice.NEXT_WEEK, now, "America/Los_Angeles")
     assert until == datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
-    assert snooze_until(SnoozeChoice.THREE_DAYS, now, None) == now + timedelta(days=3)
+    # three days from Wednesday evening is Saturday: the card comes back on Monday at the same time
+    assert snooze_until(SnoozeChoice.THREE_DAYS, now, None) == now + timedelta(days=5)
     # an unknown zone from Slack falls back to UTC rather than failing the click
     assert snooze_until(SnoozeChoice.TOMORROW_9, now, "Mars/Olympus") == datetime(
         2026, 11, 19, 9, tzinfo=ZoneInfo("UTC")
+    )
+
+
+def test_a_snooze_never_ends_on_a_weekend_in_the_reps_zone():
+    from blocks.ids import SnoozeChoice
+    from bot.services.snooze import snooze_until
+
+    berlin = ZoneInfo("Europe/Berlin")
+    friday_evening = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # 18:00 on Friday in Berlin
+    assert snooze_until(SnoozeChoice.TOMORROW_9, friday_evening, "Europe/Berlin") == datetime(
+        2026, 11, 23, 9, 0, tzinfo=berlin
+    )
+    thursday = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)  # 3 days on is Sunday 15:00 in Berlin
+    assert snooze_until(SnoozeChoice.THREE_DAYS, thursday, "Europe/Berlin") == datetime(
+        2026, 11, 23, 15, 0, tzinfo=berlin
     )
