@@ -93,10 +93,18 @@ class SlackChat:
         return user.get("id") == user_id and not user.get("deleted") and not user.get("is_bot")
 
     def _for_reader(self, followup: FollowUpView, channel: str) -> FollowUpView:
-        """A card in a rep's DM writes its times in the rep's Slack zone (else the team's stays)."""
-        if not re.fullmatch(USER_ID, channel):
+        """A card in a rep's DM writes its times in the rep's Slack zone (else the team's stays). It is
+        posted to the user id and refreshed through the DM's channel id, which stands for the owner."""
+        reader = channel if re.fullmatch(USER_ID, channel) else None
+        if reader is None and channel.startswith("D"):
+            reader = followup.owner_slack_id
+        if not reader:
             return followup
-        zone = self.user_timezone(channel)
+        try:
+            zone = self.user_timezone(reader)
+        except Exception:  # the zone only shapes fallback text: never a reason not to post the card
+            log.warning("no time zone for %s; the card keeps the team's", reader, exc_info=True)
+            return followup
         return replace(followup, viewer_tz=zone) if zone else followup
 
     def show(self, followup: FollowUpView, channel: str, *, kind: str = "card") -> PostedCard:

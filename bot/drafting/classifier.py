@@ -233,7 +233,7 @@ def features(text: str, source: str | None = None) -> list[str]:
 URL = re.compile(
     r"https?://\S+|www\.\S+|\b[\w-]+(\.[\w-]+)*\.(com|net|org|io|co|example|de|fr|es|it|nl|pt|jp)/\S*", re.I
 )
-ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
+ADDRESS = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(\.[\w-]+)+")
 PLACEHOLDERS = {"weblink", "mailaddress"}
 
 

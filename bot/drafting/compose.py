@@ -23,7 +23,7 @@ from bot.drafting.promises import injection
 from bot.drafting.redact import redact
 from bot.drafting.steps import Classification, DraftText, LeadClass
 from bot.drafting.wording import ASKS, EXPANDING, LINES, MONTHS, SIGNOFFS, SUBJECTS, TOPICS, WEEKDAYS, Lang
-from bot.records import Engagement, EngagementType, LeadContext, one_line
+from bot.records import SYNTHETIC_SUBJECT, Engagement, EngagementType, LeadContext, one_line
 from bot.triggers.base import is_thread_reply
 from bot.triggers.proposal_no_reply import sent_proposal
 
@@ -66,6 +66,8 @@ class Facts:
         """'on Tuesday', 'on Tuesday, November 3', 'back in September': the lead's language."""
         local, ago = self.local(at), self.ago(at)
         day, month = WEEKDAYS[self.lang][local.weekday()], MONTHS[self.lang][local.month - 1]
+        if ago == 0:
+            return LINES[self.lang]["when_today"][0]
         key = (
             "when_week"
             if ago <= 6
@@ -147,7 +149,11 @@ def facts(ctx: LeadContext, cls: Classification) -> Facts:
     elif ctx.rule == "proposal_no_reply" and proposal:
         anchor = proposal
     else:
-        anchor = next((e for e in ctx.engagements if e.type is not EngagementType.NOTE), None)
+        # the last real interaction, never one on the calendar ahead
+        anchor = next(
+            (e for e in ctx.engagements if e.type is not EngagementType.NOTE and e.occurred_at <= ctx.as_of),
+            None,
+        )
     notes = " ".join(e.body for e in calls[:2])
     quotable = cls.label in QUOTABLE and not any(injection(f"{e.subject or ''}\n{e.body}") for e in inbound)
     excerpt = _excerpt(inbound[0].body) if inbound and quotable else None
@@ -238,7 +244,8 @@ def compose(ctx: LeadContext, cls: Classification, *, breakup: bool = False) -> 
         extra["when"] = f.when(f.anchor.occurred_at)
         # "since Wednesday", "since 3 November": the date without its preposition
         extra["when_short"] = re.sub(r"^(on|back in|am|im|le|el|en)\s+", "", extra["when"])
-        extra["subject"] = one_line(f.anchor.subject, 80) or lines["your_message"][0]
+        own = f.anchor.subject if f.anchor.type is EngagementType.EMAIL else None
+        extra["subject"] = one_line(own, 80) or lines["your_message"][0]
     if f.proposal is not None:
         extra["sent_when"] = f.when(f.proposal.occurred_at)
         extra["proposal"] = one_line(
@@ -274,6 +281,7 @@ def compose(ctx: LeadContext, cls: Classification, *, breakup: bool = False) -> 
         and ctx.rule == "inbound_no_response"
         and f.anchor is not None
         and f.anchor.subject
+        and not f.anchor.subject.startswith(SYNTHETIC_SUBJECT)  # our label for a form fill, not theirs
         and not is_thread_reply(f.anchor)
     ):
         subject = f"Re: {one_line(f.anchor.subject, 150)}"
@@ -309,6 +317,9 @@ def _reference(f: Facts, what: str, extra: dict[str, str], key: tuple[object, ..
         slot = "ref_nurture"
     elif f.anchor.is_inbound:
         slot = "ref_inbound"
+    elif f.anchor.type in (EngagementType.CALL, EngagementType.MEETING):
+        # a call or meeting is named by its day, never by its title: that is the rep's label, not the lead's
+        slot = "ref_call_recent" if f.ago(f.anchor.occurred_at) <= RECENT_CALL_DAYS else "ref_call_old"
     else:
         slot = "ref_sent"
     return _fill(_pick(lines[slot], *key, "ref"), f, extra)

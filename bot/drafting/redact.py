@@ -13,7 +13,7 @@ CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 PASSWORD = re.compile(r"\b(password|passcode|passwd|pwd|pin)\b(\s*(is|:|=)\s*)(\S+)", re.I)
-EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?<![\w.])\+?\d[\d ().-]{7,}\d\b")
 
 
@@ -27,10 +27,13 @@ _DIGIT_WORDS = (
 SPELLED = re.compile(rf"\b(?:(?:{_DIGIT_WORDS})[\s,.-]+){{7,}}(?:{_DIGIT_WORDS})\b", re.I)
 # a secret described rather than written: "my password is the name of my dog followed by 1987"
 DESCRIBED = re.compile(
-    r"\b(password|passcode|pin|social security number|ssn|card number|credit card|account number|iban|"
+    # someone's own: "my card number is …", "meine Kartennummer ist …" ("payment by credit card is possible"
+    # is not a secret)
+    r"\b(my|our|mein\w*|unser\w*|mon|ma|notre|mi|nuestr[oa]|meu|minha|nosso|nossa|mijn|onze|il mio|la mia)\s+"
+    r"(password|passcode|pin|social security number|ssn|card number|credit card|account number|iban|"
     r"passwort|kennwort|kartennummer|kontonummer|mot de passe|numéro de carte|contraseña|número de tarjeta|"
-    r"senha|número do cartão|wachtwoord|kaartnummer|numero della carta)\b[^.\n]{0,12}\b(is|are|ist|est|es|é|"
-    r"è|:)\b",
+    r"senha|número do cartão|wachtwoord|kaartnummer|numero della carta)\b[^.\n]{0,12}?"
+    r"(\b(is|are|ist|est|es|é|è)\b|:)",
     re.I,
 )
 

@@ -215,7 +215,8 @@ def marked(e: Engagement, markers: Iterable[str]) -> bool:
 
 # "Re:", "RE[2]:", "AW:", "Antw:", "SV:", "R:", "RIF:", "Res:", "回复：", "返信:": a reply in a thread
 REPLY_PREFIX = re.compile(
-    r"^\s*((re|aw|sv|vs|antw|antwort|r|rif|res|ref|odp|ynt|回复|回覆|答复|返信)\s*(\[\d+\])?\s*[:：]\s*)+",
+    r"^\s*(?:(?:re|aw|sv|vs|antw|antwort|r|rif|res|odp|ynt|回复|回覆|答复|返信)"
+    r"[ \t]*(?:\[\d+\][ \t]*)?[:：][ \t]*)+",
     re.I,
 )
 

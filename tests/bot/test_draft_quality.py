@@ -272,3 +272,58 @@ def test_ordinary_numbers_in_words_are_left_alone():
 
     for text in ("We have one, two or three offices.", "Could we talk at two or three on Tuesday?"):
         assert sensitive_in(text) == []
+
+
+def test_a_calls_title_never_reaches_the_lead():
+    """The rep's label for a call ("champ wavering") is internal: a draft names the call by its day."""
+    call = Engagement(
+        id="c9",
+        type=EngagementType.CALL,
+        occurred_at=NOW - timedelta(days=6),
+        direction="outbound",
+        subject="Negotiation call - champ wavering, econ buyer hates price",
+        body="Went through the numbers.",
+    )
+    deal = _deal()
+    for rule in ("proposal_no_reply", "stale_deal", "quote_expired", "closed_lost_nurture"):
+        out = offline().draft(_ctx(rule, [call], deal=deal))
+        assert "champ" not in out.body and "Negotiation call" not in out.body, (rule, out.body)
+        assert "champ" not in out.subject
+
+
+def test_our_label_for_a_form_without_subject_is_not_replied_to():
+    from bot.records import SYNTHETIC_SUBJECT
+
+    ctx = _ctx(
+        "inbound_no_response",
+        [_inbound("Can we get pricing for 12 seats?", subject=f"{SYNTHETIC_SUBJECT}the website")],
+    )
+    out = offline().draft(ctx)
+    assert SYNTHETIC_SUBJECT not in out.subject and "the website" not in out.subject
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "We are a team of 40 and want a demo.",
+        "Guten Tag, wir möchten gern ein Angebot für 30 Lizenzen und eine Vorführung.",
+        "Bonjour, nous voulons une démonstration pour notre équipe de vente.",
+        "Hola, queremos una demostración para nuestro equipo comercial.",
+    ],
+)
+@pytest.mark.parametrize("days_ago", [0, 3, 10, 30, 90])
+@pytest.mark.parametrize(
+    "rule", ["inbound_no_response", "call_no_next_step", "stale_deal", "closed_lost_nurture"]
+)
+def test_no_doubled_preposition_or_broken_fallback_in_any_language(body, days_ago, rule):
+    first = Engagement(id="in1", type=EngagementType.FORM, direction="inbound", body=body,
+                       occurred_at=NOW - timedelta(days=days_ago, hours=1))  # fmt: skip
+    call = _call(days_ago + 1)
+    ctx = _ctx(rule, [first, call], deal=_deal(close_date=NOW - timedelta(days=days_ago + 61)))
+    ctx = ctx.model_copy(update={"company": None})
+    for reason in ("fired", "Touch 3 of 3: no reply to touch 2 — the break-up message"):
+        out = offline().draft(ctx.model_copy(update={"reason": reason}))
+        text = f"{out.subject}\n{out.body}"
+        for wrong in ("from on ", "since on ", "vom am ", "seit am ", "à le ", "depuis en ", "desde en ",
+                      "bei Ihr Team", "von Ihr Team", "at your team", "{", "}"):  # fmt: skip
+            assert wrong not in text, (wrong, text)
