@@ -55,6 +55,7 @@ class Facts:
     days: list[str] = field(default_factory=list)
     excerpt: str | None = None
     expanding: bool = False  # a customer who wants more of it
+    answered: bool = False  # a proposal the lead replied to and the rep answered
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.zone)
@@ -183,6 +184,7 @@ def facts(ctx: LeadContext, cls: Classification) -> Facts:
         days=[WEEKDAYS[lang][d.weekday()] for d in ctx.workdays_ahead[:3]],
         excerpt=excerpt,
         expanding=bool(EXPANDING.search(lead_words)),
+        answered=ctx.rule == "proposal_no_reply" and "got your answer" in ctx.reason,
     )
 
 
@@ -200,7 +202,10 @@ def situation(f: Facts) -> str:
             return "inbound_expand" if f.expanding else "inbound_customer"
         return f"inbound_{f.cls.value}"
     if f.rule == "proposal_no_reply":
-        return "proposal_again" if f.touch > 1 else "proposal"
+        if f.touch > 1:
+            return "proposal_again"
+        # they replied with questions and got the rep's answer: the silence is after that answer
+        return "proposal_answered" if f.answered else "proposal"
     if f.rule == "quote_expired":
         return "quote"
     if f.rule == "call_no_next_step":
@@ -306,7 +311,11 @@ def _reference(f: Facts, what: str, extra: dict[str, str], key: tuple[object, ..
     elif what.startswith("inbound_"):
         slot = "ref_inbound_quote" if f.excerpt else "ref_inbound"
     elif what.startswith("proposal") and f.proposal is not None:
-        slot = "ref_proposal_again" if what == "proposal_again" else "ref_proposal"
+        slot = {"proposal_again": "ref_proposal_again", "proposal_answered": "ref_proposal_answered"}.get(
+            what, "ref_proposal"
+        )
+        if slot not in lines:  # a language without this wording: the plain proposal reference
+            slot = "ref_proposal"
     elif what == "quote" and "expired_when" in extra:
         slot = "ref_quote"
     elif what in ("call_recent", "stale") and f.anchor.type in (EngagementType.CALL, EngagementType.MEETING):

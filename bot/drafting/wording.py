@@ -77,6 +77,9 @@ LINES: dict[str, dict[str, list[str]]] = {
                          'It has been a few days since I sent "{proposal}" {sent_when}.',
                          'I know "{proposal}" landed in your inbox {sent_when}, alongside everything else.',
                          'Following on from "{proposal}", which I shared {sent_when}.'],
+        "ref_proposal_answered": ['I hope my answers on "{proposal}" covered what you asked.',
+                                  'Following my reply to your questions on "{proposal}".',
+                                  'After my answers on "{proposal}", I wanted to check where things stand.'],
         "ref_proposal_again": ['I\'m coming back once more to "{proposal}", sent {sent_when}.',
                                'A second note on "{proposal}", sent {sent_when}.',
                                'I haven\'t seen a reply on "{proposal}", sent {sent_when}, so here is a shorter version.'],
@@ -315,6 +318,11 @@ ASKS: dict[str, dict[str, list[str]]] = {
             "Would a 20-minute walk-through on {day1} or {day2} help your team review it?",
             "Does it cover what you needed, or should I adjust anything?",
             "What would you need to see to move it forward?",
+        ],
+        "proposal_answered": [
+            "Did that settle your questions, or is there anything still open?",
+            "Is there anything else your team needs before you decide?",
+            "Would a short call on {day1} help to close the last open points?",
         ],
         "proposal_again": [
             "Is the proposal still on your list, or has something changed?",

@@ -327,3 +327,21 @@ def test_no_doubled_preposition_or_broken_fallback_in_any_language(body, days_ag
         for wrong in ("from on ", "since on ", "vom am ", "seit am ", "à le ", "depuis en ", "desde en ",
                       "bei Ihr Team", "von Ihr Team", "at your team", "{", "}"):  # fmt: skip
             assert wrong not in text, (wrong, text)
+
+
+def test_silence_after_the_reps_answer_is_worded_as_such():
+    sent = Engagement(
+        id="p1",
+        type=EngagementType.EMAIL,
+        direction="outbound",
+        occurred_at=NOW - timedelta(days=9),
+        subject="Proposal for Acme",
+        body="Attached.",
+    )
+    reason = (
+        "Lee Park replied to proposal “Proposal for Acme” on Mon 9 Nov and got your answer on Tue 10 Nov; "
+        "no word since in 5 business days (limit 3)"
+    )
+    out = offline().draft(_ctx("proposal_no_reply", [sent], reason=reason))
+    assert "answer" in out.body.split("\n\n")[1].casefold() or "reply" in out.body.split("\n\n")[1].casefold()
+    assert "reached the right people" not in out.body and out.subject == "Re: Proposal for Acme"
